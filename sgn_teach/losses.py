@@ -6,7 +6,12 @@ All spectrogram tensors are on the warped grid: (B, N, F, T) for N sources,
 
 from __future__ import annotations
 
+import itertools
+
 import torch
+import torch.nn.functional as F
+
+from .models.sgn import select_masks
 
 
 def binary_mask_target(source_mag: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
@@ -31,3 +36,110 @@ def mask_target(source_mag: torch.Tensor, mix_mag: torch.Tensor, kind: str = "bi
 def sop_weight(mix_mag: torch.Tensor) -> torch.Tensor:
     """SoP's per-bin loss weight clamp(log1p(w_mix), 1e-3, 10): (B, 1, F, T) → (B, 1, F, T)."""
     return torch.log1p(mix_mag).clamp(1e-3, 10.0)
+
+
+# ---------------------------------------------------------------------------
+# Losses. Every BCE / CE is computed in float32, so they stay accurate when the
+# network runs under torch.autocast (fp16/bf16 logits).
+# ---------------------------------------------------------------------------
+
+
+def weighted_bce(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """SoP's reconstruction loss: mean over all bins of weight · BCE(sigmoid(logit), target).
+
+    mask_logits (B, N, F, T), target (B, N, F, T), weight (B, 1, F, T) (broadcast
+    over the N sources) → scalar.
+    """
+    bce = F.binary_cross_entropy_with_logits(mask_logits.float(), target.float(), reduction="none")  # (B, N, F, T)
+    return (weight.float() * bce).mean()
+
+
+def pit_bce(mask_logits: torch.Tensor, target: torch.Tensor,
+            weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Permutation-invariant weighted BCE, for models whose output slots have no class (SoP w/o visual).
+
+    For every sample, every assignment of the N output slots to the N targets is
+    tried (N! of them, fine for N ≤ 4) and the cheapest one is kept.
+
+    Returns:
+        loss: scalar, the mean over the batch of each sample's best weighted BCE;
+            equal to weighted_bce(select_masks(mask_logits, perm), target, weight).
+        perm: (B, N) long, perm[b, j] = the output slot matched to target j.
+    """
+    B, N = target.shape[:2]
+    logits, tgt, w = mask_logits.float(), target.float(), weight.float()
+    # pairwise[b, i, j] = mean over (F, T) of weight · BCE(output slot i, target j): (B, N, N)
+    pairwise = torch.stack([
+        torch.stack([
+            (w[:, 0] * F.binary_cross_entropy_with_logits(logits[:, i], tgt[:, j], reduction="none")).mean(dim=(1, 2))
+            for j in range(N)], dim=1)
+        for i in range(N)], dim=1)
+    perms = torch.tensor(list(itertools.permutations(range(N))), device=target.device)  # (N!, N)
+    # cost of each permutation: mean_j pairwise[b, perm[j], j] → (B, N!)
+    target_idx = torch.arange(N, device=target.device)
+    costs = pairwise[:, perms, target_idx].mean(dim=2)  # index (N!, N) pairs → (B, N!, N) → mean over j
+    best_cost, best = costs.min(dim=1)  # (B,), (B,)
+    return best_cost.mean(), perms[best]  # scalar, (B, N)
+
+
+def class_constraint_ce(token_logits: torch.Tensor) -> torch.Tensor:
+    """Eq. 7, first term: class token i must be classified as class i.
+
+    token_logits (B, C, C) (row i: the logits of class token i) → scalar
+    cross-entropy against the target arange(C), for every sample.
+    """
+    B, C, _ = token_logits.shape
+    labels = torch.arange(C, device=token_logits.device).repeat(B)  # (B·C,): 0…C-1 for every sample
+    return F.cross_entropy(token_logits.float().reshape(B * C, C), labels)  # (B, C, C) → (B·C, C)
+
+
+def presence_bce(presence_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Eq. 7, second term: BCE of presence_logits (B, C) against multi-hot labels (B, C) → scalar."""
+    return F.binary_cross_entropy_with_logits(presence_logits.float(), labels.float())
+
+
+def multi_hot(class_idx: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Class indices (B, N) long → multi-hot labels (B, C) float."""
+    labels = torch.zeros(class_idx.shape[0], n_classes, device=class_idx.device)
+    return labels.scatter_(1, class_idx.long(), 1.0)
+
+
+def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: torch.Tensor,
+             class_idx: torch.Tensor | None, labels: torch.Tensor | None,
+             variant: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total loss L = L_rec + L_group (eq. 9) for any model variant.
+
+    Args:
+        out: the model's output dict (mask_logits, token_logits, presence_logits, …).
+        target: mask targets (B, N) of the N sources, (B, N, F, T).
+        weight: SoP's per-bin weight (B, 1, F, T).
+        class_idx: (B, N) long, the class of each source (ignored by `sop`).
+        labels: (B, C) multi-hot presence labels; None → built from class_idx.
+        variant: "sop" uses the permutation-invariant BCE; the others read the
+            masks of the ground-truth classes.
+
+    Returns:
+        total: scalar with gradients.
+        parts: detached scalars `rec`, `ce`, `presence`, `total` (0 where a part does not apply).
+    """
+    mask_logits = out["mask_logits"]
+    if variant == "sop":
+        rec, _ = pit_bce(mask_logits, target, weight)
+    else:
+        if class_idx is None:
+            raise ValueError(f"variant {variant!r} needs class_idx to pick the masks of the sources")
+        rec = weighted_bce(select_masks(mask_logits, class_idx), target, weight)  # masks of the true classes
+    zero = torch.zeros((), device=target.device)
+    ce = zero
+    if out.get("token_logits") is not None:
+        ce = class_constraint_ce(out["token_logits"])
+    presence = zero
+    if out.get("presence_logits") is not None:
+        if labels is None:
+            if class_idx is None:
+                raise ValueError("presence_bce needs labels or class_idx")
+            labels = multi_hot(class_idx, out["presence_logits"].shape[1])
+        presence = presence_bce(out["presence_logits"], labels)
+    total = rec + ce + presence
+    parts = {"rec": rec.detach(), "ce": ce.detach(), "presence": presence.detach(), "total": total.detach()}
+    return total, parts

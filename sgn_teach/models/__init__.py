@@ -1,0 +1,36 @@
+"""The networks: SoP's U-Net, the SoP baseline, class tokens, grouping, SGN.
+
+`build_model(model_cfg, audio_cfg)` is the one constructor the rest of the
+package uses; it picks `SoPModel` for variant "sop" and `SGN` otherwise.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..config import AudioConfig, ModelConfig
+from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
+from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
+from .sop import SoPModel
+from .tokens import ClassTokenTransformer, PatchEmbedding
+from .unet import UNet, unet_widths
+
+__all__ = [
+    "UNet", "unet_widths", "SoPModel", "PatchEmbedding", "ClassTokenTransformer",
+    "CategoryAwareGrouping", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
+    "select_masks", "predicted_classes", "build_model", "count_parameters",
+]
+
+
+def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig) -> nn.Module:
+    """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`."""
+    if model_cfg.variant == "sop":
+        model = SoPModel(model_cfg)
+        model.unet.check_grid(audio_cfg.n_freq_warped, audio_cfg.n_frames)
+        return model
+    return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters; BatchNorm running statistics are buffers and not counted."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,188 @@
+"""`python -m sgn_teach …`: the stable command line (DESIGN.md §4).
+
+Errors a user can cause (see :mod:`sgn_teach.errors`) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import MODEL_VARIANTS, PRESETS
+from .errors import SGNError
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def cmd_data(args) -> None:
+    if args.data_cmd == "synth":
+        from .data import synth_library
+
+        root = synth_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed, duration=args.duration)
+    else:
+        from .data import fluidsynth_available, render_library
+
+        if not fluidsynth_available(args.soundfont):
+            raise SGNError("FluidSynth or a GM SoundFont is missing (apt-get install fluidsynth fluid-soundfont-gm, "
+                           "or --soundfont FILE); 'python -m sgn_teach data synth' needs neither")
+        root = render_library(args.out, soundfont=args.soundfont, clips_per_class=args.clips_per_class, seed=args.seed,
+                              duration=args.duration)
+    print(f"wrote solo-clip library {root}")
+
+
+def cmd_train(args) -> None:
+    from .config import get_preset
+    from .train import train
+
+    overrides = {}
+    for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),
+                       ("optimizer", "train__optimizer"), ("seed", "train__seed"), ("n_sources", "train__n_sources"),
+                       ("mask", "train__mask"), ("assign", "model__assign"), ("num_workers", "train__num_workers")):
+        if getattr(args, key) is not None:
+            overrides[field] = getattr(args, key)
+    cfg = get_preset(args.preset, variant=args.model, **overrides)
+    if args.no_amp:
+        cfg.train.amp = False
+    history = train(cfg, args.data, args.out, device=args.device, resume=args.resume,
+                    validate_during=not args.no_val)
+    last = history["train"][-1] if history["train"] else {}
+    val = f", validation SDR {history['val'][-1]['sdr']:.2f} dB" if history.get("val") else ""
+    print(f"done: {len(history['train'])} steps in {history.get('seconds', 0):.0f} s, "
+          f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {Path(args.out) / 'model.pt'}")
+
+
+def cmd_evaluate(args) -> None:
+    from .checkpoint import load_checkpoint
+    from .data import SoloLibrary
+    from .device import get_device
+    from .errors import CheckpointError
+    from .evaluate import evaluate, format_per_class, format_table
+
+    dev = get_device(args.device)
+    model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
+    lib = SoloLibrary(args.data, split=args.split)
+    if lib.classes != classes:
+        raise CheckpointError(f"{args.data}: its classes ({', '.join(lib.classes)}) do not match the checkpoint's "
+                              f"({', '.join(classes)})")
+    rows = tuple(r for r in ("mixture", "oracle_ibm", "oracle_irm", "nmf") if not (r == "nmf" and args.no_nmf))
+    name = cfg.model.variant
+    report = evaluate({name: model}, lib, cfg.audio, n_sources=args.n_sources, n_mixtures=args.n_mixtures,
+                      seed=args.seed, rows=rows, classes=args.classes, backend=args.backend, device=dev,
+                      nmf_library=SoloLibrary(args.data, split="train", classes=classes) if "nmf" in rows else None)
+    report["setup"].update({"checkpoint": str(args.checkpoint), "step": step, "model": name})
+    print(format_table(report))
+    print()
+    print(format_per_class(report))
+    for n, p in report["presence"].items():
+        print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}")
+    print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
+          f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
+    if args.json:
+        _write_json_atomic(Path(args.json), report)
+
+
+def cmd_separate(args) -> None:
+    from .separate import separate_file
+
+    classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
+    written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device)
+    for p in written:
+        print(p)
+
+
+def cmd_demo(args) -> None:
+    from .demo import run_demo
+
+    run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sgn_teach", description="Semantic Grouping Network, taught.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    d = sub.add_parser("demo", help="render data, separate held-out mixtures, print the evaluation table")
+    d.add_argument("--out", default="outputs/demo")
+    d.add_argument("--train", action="store_true", help="retrain the small SGN and SoP from scratch first")
+    d.add_argument("--n-mixtures", type=int, default=100)
+    d.add_argument("--device", default="auto")
+    d.set_defaults(func=cmd_demo)
+
+    data = sub.add_parser("data", help="make a solo-clip library")
+    dsub = data.add_subparsers(dest="data_cmd", required=True)
+    for name, helptext in (("synth", "procedural synthesizer (no system packages)"),
+                           ("render", "FluidSynth + a General MIDI SoundFont")):
+        q = dsub.add_parser(name, help=helptext)
+        q.add_argument("--out", required=True)
+        q.add_argument("--clips-per-class", type=int, default=60)
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--duration", type=float, default=6.0)
+        if name == "render":
+            q.add_argument("--soundfont", default=None)
+        q.set_defaults(func=cmd_data)
+
+    t = sub.add_parser("train", help="train a model")
+    t.add_argument("--data", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--model", default="sgn", choices=MODEL_VARIANTS)
+    t.add_argument("--preset", default="small", choices=PRESETS)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--optimizer", choices=("sgd", "adam"))
+    t.add_argument("--seed", type=int)
+    t.add_argument("--n-sources", type=int)
+    t.add_argument("--mask", choices=("binary", "ratio"))
+    t.add_argument("--assign", choices=("softmax", "hard"))
+    t.add_argument("--num-workers", type=int)
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    t.add_argument("--no-val", action="store_true", help="skip periodic validation")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="SDR/SIR/SAR/SI-SDR on seeded test mixtures")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    e.add_argument("--n-sources", type=int, default=2)
+    e.add_argument("--n-mixtures", type=int, default=100)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--classes", default="gt", choices=("gt", "auto"),
+                   help="gt: masks of the true classes (paper protocol); auto: classes found by the presence head")
+    e.add_argument("--backend", default="fast", choices=("fast", "mir_eval"))
+    e.add_argument("--no-nmf", action="store_true")
+    e.add_argument("--json", default=None)
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("separate", help="separate an audio file into one file per class")
+    s.add_argument("input")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--classes", default="auto", help="comma-separated class names, or 'auto'")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=cmd_separate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SGNError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,142 @@
+"""The Semantic Grouping Network and its ablations (paper §III, Table III).
+
+    log_mag (B, 1, F, T) ─┬─ U-Net ───────────────────────────▶ U (B, D, F, T)
+                          └─ patches ─ transformer ─ grouping ─▶ g (B, C, D)
+    mask_logits[b, i, f, t] = ⟨g_i, U(f, t)⟩ + bias            (B, C, F, T)
+
+One mask per *class*: to separate a violin and a flute, read the two channels
+of those classes (`select_masks`). The variants differ in where g_i comes from:
+
+| variant    | class tokens read the mixture | grouping | g_i                            |
+|------------|-------------------------------|----------|--------------------------------|
+| `baseline` | no                            | no       | a learned per-class embedding  |
+| `sct`      | yes, with class-constraint CE | no       | transformer output ĉ_i         |
+| `cag`      | no: plain learned queries     | yes      | grouped feature                |
+| `sgn`      | yes                           | yes      | grouped feature (full model)   |
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .grouping import CategoryAwareGrouping, PresenceHead
+from .tokens import ClassTokenTransformer, PatchEmbedding
+from .unet import UNet
+
+SGN_VARIANTS = ("sgn", "sct", "cag", "baseline")
+
+
+class SGN(nn.Module):
+    """Class-conditioned separator: one mask logit map per class.
+
+    Args:
+        cfg: model sizes and `cfg.variant` (one of SGN_VARIANTS).
+        grid: (F, T) of the warped spectrogram, for the patch count and shape checks.
+
+    forward(log_mag (B, 1, F, T)) → dict with
+        mask_logits     (B, C, F, T)
+        token_logits    (B, C, C) or None   class-constraint logits (`sct`, `sgn`)
+        presence_logits (B, C)    or None   is class i present? (all but `baseline`)
+        assign          (B, P, C) or None   grouping assignment A (`cag`, `sgn`)
+        class_features  (B, C, D)           g
+    """
+
+    class_conditioned = True
+
+    def __init__(self, cfg: ModelConfig, grid: tuple[int, int]) -> None:
+        super().__init__()
+        if cfg.variant not in SGN_VARIANTS:
+            raise ValueError(f"SGN variant must be one of {', '.join(SGN_VARIANTS)}, not {cfg.variant!r}")
+        self.cfg = cfg
+        self.variant = cfg.variant
+        self.grid = tuple(grid)
+        C, D = cfg.n_classes, cfg.dim
+        uses_tokens = self.variant in ("sct", "sgn")  # class tokens inside the transformer
+        uses_grouping = self.variant in ("cag", "sgn")
+
+        self.unet = UNet(in_channels=1, out_channels=D, ngf=cfg.ngf, levels=cfg.unet_levels)
+        self.unet.check_grid(*self.grid)
+
+        self.patch_embed: PatchEmbedding | None = None
+        self.transformer: ClassTokenTransformer | None = None
+        self.class_queries: nn.Parameter | None = None  # `cag`: plain learned queries
+        self.class_embed: nn.Parameter | None = None  # `baseline`: g_i itself
+        self.grouping: CategoryAwareGrouping | None = None
+        self.presence_head: PresenceHead | None = None
+
+        if self.variant == "baseline":
+            self.class_embed = nn.Parameter(torch.randn(C, D) * D**-0.5)  # (C, D)
+        else:
+            self.patch_embed = PatchEmbedding(D, cfg.patch_size, self.grid)
+            self.transformer = ClassTokenTransformer(
+                D, cfg.depth, cfg.heads, n_classes=C if uses_tokens else 0, mlp_ratio=cfg.mlp_ratio,
+                dropout=cfg.dropout, n_patches=self.patch_embed.n_patches)
+            if not uses_tokens:
+                self.class_queries = nn.Parameter(torch.zeros(C, D))  # (C, D), never seen by the transformer
+                nn.init.trunc_normal_(self.class_queries, std=0.02)
+            if uses_grouping:
+                self.grouping = CategoryAwareGrouping(D, assign=cfg.assign, tau=cfg.gumbel_tau)
+            self.presence_head = PresenceHead(D)
+        self.mask_bias = nn.Parameter(torch.zeros(1))  # b in ⟨g_i, U(f, t)⟩ + b
+
+    def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """The class branch: (B, 1, F, T) → g (B, C, D) and the optional outputs."""
+        B = log_mag.shape[0]
+        out: dict[str, torch.Tensor | None] = {"token_logits": None, "presence_logits": None, "assign": None}
+        if self.variant == "baseline":
+            g = self.class_embed.unsqueeze(0).expand(B, -1, -1)  # (C, D) → (B, C, D), same for every mixture
+        else:
+            patches = self.patch_embed(log_mag)  # (B, P, D)
+            f_hat, c_hat = self.transformer(patches)  # (B, P, D), (B, C, D) or None
+            if c_hat is not None:
+                out["token_logits"] = self.transformer.token_logits(c_hat)  # (B, C, C)
+            else:
+                c_hat = self.class_queries.unsqueeze(0).expand(B, -1, -1)  # (C, D) → (B, C, D)
+            if self.grouping is not None:
+                g, out["assign"] = self.grouping(f_hat, c_hat)  # (B, C, D), (B, P, C)
+            else:
+                g = c_hat
+            out["presence_logits"] = self.presence_head(g)  # (B, C)
+        out["class_features"] = g
+        return out
+
+    def forward(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """log-magnitude (B, 1, F, T) → dict (see the class docstring)."""
+        out = self.class_features(log_mag)
+        U = self.unet(log_mag)  # (B, D, F, T): a D-vector per time-frequency bin
+        g = out["class_features"]
+        # light reconstruction (eq. 10): inner product over D for every class and bin
+        out["mask_logits"] = torch.einsum("bcd,bdft->bcft", g, U) + self.mask_bias  # (B, C, F, T)
+        return out
+
+
+def select_masks(mask_logits: torch.Tensor, class_idx: torch.Tensor) -> torch.Tensor:
+    """Pick the channels of the wanted classes: (B, C, F, T), (B, N) long → (B, N, F, T).
+
+    out[b, j] = mask_logits[b, class_idx[b, j]].
+    """
+    B, C, F, T = mask_logits.shape
+    index = class_idx.long()[:, :, None, None].expand(-1, -1, F, T)  # (B, N) → (B, N, F, T) for gather
+    return torch.gather(mask_logits, 1, index)
+
+
+def predicted_classes(presence_logits: torch.Tensor, threshold: float = 0.5,
+                      n: int | None = None) -> torch.Tensor | list[torch.Tensor]:
+    """Classes judged present from presence_logits (B, C).
+
+    n given: the n most probable classes per sample, a (B, n) long tensor
+    (sorted by class index). n None: every class with sigmoid(logit) > threshold,
+    at least the most probable one; a list of B long tensors (lengths differ).
+    """
+    probs = torch.sigmoid(presence_logits.float())  # (B, C)
+    if n is not None:
+        return probs.topk(n, dim=1).indices.sort(dim=1).values
+    result = []
+    for p in probs:
+        idx = torch.nonzero(p > threshold).flatten()
+        if idx.numel() == 0:
+            idx = p.argmax().reshape(1)
+        result.append(idx)
+    return result
