@@ -1,0 +1,156 @@
+"""Mix-and-separate (Sound of Pixels): training mixtures made from solo clips.
+
+Mixture i: pick N *distinct* classes, one solo clip of each, a random crop of
+n_samples from each, divide each source by N and add them up. The network sees
+only the mixture; the solo crops are the ground truth, so any library of solo
+clips becomes supervised training data for free.
+
+Mixture i is a function of (library, split, N, seed, i) alone — it is drawn from
+``np.random.default_rng([seed, i])`` — so it is the same in every process, in
+every DataLoader worker and in any access order, and an evaluation can be
+repeated exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..audio import fit_length
+from ..config import AudioConfig
+from ..errors import DataError
+from ..losses import mask_target, sop_weight
+from ..spectral import SpectralFrontEnd
+from .library import SoloLibrary
+
+CROP_TRIES = 8            # offsets tried per source ...
+MIN_CROP_RMS_RATIO = 0.1  # ... until the crop's RMS is at least this fraction of the whole clip's
+
+
+def mix_features(mixture: torch.Tensor, sources: torch.Tensor, frontend: SpectralFrontEnd,
+                 mask: str = "binary") -> dict[str, torch.Tensor]:
+    """Spectral inputs and targets of a batch of mixtures, computed on the tensors' device.
+
+    Args:
+        mixture: (B, L) mixture waves.
+        sources: (B, N, L) source waves (already divided by N, summing to the mixture).
+        frontend: a :class:`SpectralFrontEnd` on the same device.
+        mask: which target is `target`: "binary" or "ratio".
+
+    Returns:
+        dict with `stft` (B, F_lin, T) complex, `mag` (B, 1, F_lin, T), `mag_warped`,
+        `log_mag` and `weight` (B, 1, F, T), `source_mag_warped`, `target`,
+        `target_binary` and `target_ratio` (B, N, F, T).
+    """
+    if mixture.dim() != 2 or sources.dim() != 3 or sources.shape[0] != mixture.shape[0]:
+        raise ValueError(f"expected mixture (B, L) and sources (B, N, L), got {tuple(mixture.shape)} "
+                         f"and {tuple(sources.shape)}")
+    out = frontend.analyse(mixture)                      # stft, mag, mag_warped, log_mag
+    src_w = frontend.warped_magnitude(sources)           # (B, N, L) → (B, N, F, T)
+    mix_w = out["mag_warped"]                            # (B, 1, F, T), broadcasts over N
+    out["source_mag_warped"] = src_w
+    out["target_binary"] = mask_target(src_w, mix_w, kind="binary")
+    out["target_ratio"] = mask_target(src_w, mix_w, kind="ratio")
+    out["target"] = out[f"target_{mask}"] if mask in ("binary", "ratio") else mask_target(src_w, mix_w, kind=mask)
+    out["weight"] = sop_weight(mix_w)
+    return out
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+class MixDataset(Dataset):
+    """Synthetic mixtures of N solo clips of distinct classes (SoP's mix-and-separate).
+
+    Args:
+        library: the solo clips to draw from (one split).
+        audio_cfg: sample rate and crop length (n_samples); also the spectral front-end.
+        n_sources: N, the number of sources per mixture.
+        n_mixtures: the dataset's length (mixture i for i < n_mixtures).
+        seed: mixture i is drawn from ``np.random.default_rng([seed, i])``.
+        spectra: also return the spectral fields of :func:`mix_features` (batch axis removed).
+        mask: "binary" or "ratio": which target is `target`.
+
+    Item i is a dict: `mixture` (L,) float32, `sources` (N, L) (each already ÷ N),
+    `class_idx` (N,) long, `labels` (C,) float multi-hot of the classes present.
+    """
+
+    def __init__(self, library: SoloLibrary, audio_cfg: AudioConfig, n_sources: int = 2, n_mixtures: int = 1000,
+                 seed: int = 0, spectra: bool = False, mask: str = "binary") -> None:
+        if mask not in ("binary", "ratio"):
+            raise ValueError(f"mask must be 'binary' or 'ratio', not {mask!r}")
+        if n_sources < 1 or n_mixtures < 1:
+            raise ValueError(f"n_sources and n_mixtures must be ≥ 1 (got {n_sources}, {n_mixtures})")
+        self.library = library
+        self.audio_cfg = audio_cfg
+        self.n_sources = n_sources
+        self.n_mixtures = n_mixtures
+        self.seed = seed
+        self.spectra = spectra
+        self.mask = mask
+        self.n_classes = len(library.classes)
+        self.available = library.classes_with_clips    # class indices that have clips in this split
+        if len(self.available) < n_sources:
+            raise DataError(f"mixtures of {n_sources} distinct classes need {n_sources} classes with clips, but the "
+                            f"{library.split!r} split of {library.root} has clips of only {len(self.available)} "
+                            f"({', '.join(library.classes[i] for i in self.available) or 'none'})")
+        self.frontend = SpectralFrontEnd(audio_cfg) if spectra else None
+
+    def __len__(self) -> int:
+        return self.n_mixtures
+
+    def _crop(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A crop of n_samples (zero-padded if the clip is shorter) that is not near-silent: (L,)."""
+        n = self.audio_cfg.n_samples
+        if len(wave) <= n:
+            return fit_length(wave, n)
+        floor = MIN_CROP_RMS_RATIO * _rms(wave)
+        best, best_rms = None, -1.0
+        for _ in range(CROP_TRIES):
+            offset = int(rng.integers(0, len(wave) - n + 1))
+            crop = wave[offset: offset + n]
+            r = _rms(crop)
+            if r >= floor:
+                return crop
+            if r > best_rms:
+                best, best_rms = crop, r
+        return best  # every try was quiet: keep the loudest
+
+    def draw(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The class indices (N,) and source crops (N, L) of mixture i, before division by N."""
+        rng = np.random.default_rng([self.seed, i])
+        class_idx = rng.choice(self.available, size=self.n_sources, replace=False)
+        crops = []
+        for c in class_idx:
+            clips = self.library.by_class[int(c)]
+            clip = clips[int(rng.integers(len(clips)))]
+            crops.append(self._crop(self.library.load(clip, self.audio_cfg.sample_rate), rng))
+        return class_idx.astype(np.int64), np.stack(crops)   # (N,), (N, L)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        if not 0 <= i < self.n_mixtures:
+            raise IndexError(f"mixture {i} out of range 0..{self.n_mixtures - 1}")
+        class_idx, crops = self.draw(i)
+        sources = torch.from_numpy(crops.astype(np.float32) / self.n_sources)   # (N, L), each ÷ N
+        labels = torch.zeros(self.n_classes)
+        labels[torch.from_numpy(class_idx)] = 1.0
+        item = {"mixture": sources.sum(dim=0), "sources": sources,
+                "class_idx": torch.from_numpy(class_idx), "labels": labels}
+        if self.spectra:
+            feats = mix_features(item["mixture"][None], sources[None], self.frontend, self.mask)  # add B = 1
+            item.update({k: v[0] for k, v in feats.items()})  # and remove it again
+        return item
+
+
+def mix_batch(library: SoloLibrary, audio_cfg: AudioConfig, indices: range | list[int], n_sources: int = 2,
+              seed: int = 0) -> dict[str, torch.Tensor]:
+    """Mixtures `indices` of ``MixDataset(library, audio_cfg, n_sources, seed=seed)`` stacked into a batch.
+
+    Returns `mixture` (B, L), `sources` (B, N, L), `class_idx` (B, N), `labels` (B, C).
+    """
+    indices = list(indices)
+    ds = MixDataset(library, audio_cfg, n_sources=n_sources, n_mixtures=max(indices) + 1, seed=seed)
+    items = [ds[i] for i in indices]
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}  # B items → one (B, …) tensor per key
