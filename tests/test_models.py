@@ -164,6 +164,13 @@ def test_variant_shapes(preset, variant):
     loss.backward()  # every variant trains end to end
 
 
+def test_hard_assign_variant():
+    torch.manual_seed(0)
+    model, (F_, T) = _model("tiny", "sgn", model__assign="hard")
+    A = model(torch.randn(2, 1, F_, T))["assign"]
+    torch.testing.assert_close(A, F.one_hot(A.argmax(-1), A.shape[-1]).float())
+
+
 def test_variant_components():
     """Ablations have exactly the parts of DESIGN.md's table."""
     parts = {v: _model("tiny", v)[0] for v in SGN_ONLY}
