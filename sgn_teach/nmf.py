@@ -90,7 +90,7 @@ def class_magnitudes(library, frontend, clips_per_class: int = 6, sample_rate: i
         clips = library.by_class.get(c, [])[:clips_per_class]
         mags = []
         for clip in clips:
-            wave = torch.from_numpy(np.asarray(library.load(clip, sample_rate), dtype=np.float32))
+            wave = torch.from_numpy(np.array(library.load(clip, sample_rate), dtype=np.float32))  # a writable copy
             mag = frontend.stft(wave).abs()              # (F_lin, T)
             energy = mag.pow(2).sum(0)
             mags.append(mag[:, energy > 1e-4 * energy.max()])

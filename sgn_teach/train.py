@@ -95,9 +95,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         The history: {"train": [{step, rec, ce, presence, total, seconds}], "val": [{step, sdr}], ...}.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     dev = get_device(device)
-    lib = SoloLibrary(data_root, split="train")
+    lib = SoloLibrary(data_root, split="train")  # checked before anything is written
     if len(lib.classes) != cfg.model.n_classes:
         cfg.model.n_classes = len(lib.classes)
     if cfg.model.variant == "sop":
@@ -110,6 +109,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     except DataError:
         val_lib = None  # a library too small to have a validation split: skip validation, say so in history
 
+    out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.train.seed)
     model = build_model(cfg.model, cfg.audio).to(dev)
     opt = make_optimizer(model, cfg)

@@ -1,0 +1,172 @@
+"""Training, resuming, checkpoints, evaluation, separation and the command line, end to end on tiny data."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from sgn_teach.checkpoint import load_checkpoint, save_checkpoint
+from sgn_teach.config import get_preset
+from sgn_teach.data import SoloLibrary, synth_library
+from sgn_teach.evaluate import evaluate
+from sgn_teach.metrics import si_sdr
+from sgn_teach.models import build_model
+from sgn_teach.separate import separate_wave
+from sgn_teach.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def lib_root(tmp_path_factory):
+    """A tiny synthesized MUSIC-11 library (every class has train, val and test clips)."""
+    root = tmp_path_factory.mktemp("lib") / "music11"
+    synth_library(root, clips_per_class=12, seed=3, duration=2.0, progress=False)
+    return root
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "sgn_teach", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def _tiny(variant="sgn", steps=6):
+    return get_preset("tiny", variant=variant, train__steps=steps, train__batch_size=2, train__ckpt_every=3,
+                      train__val_every=1000)
+
+
+@pytest.mark.parametrize("variant", ["sgn", "sop"])
+def test_resume_continues_to_the_same_weights(lib_root, tmp_path, variant):
+    straight = train(_tiny(variant, 6), lib_root, tmp_path / "a", device="cpu", progress=False, validate_during=False)
+    train(_tiny(variant, 3), lib_root, tmp_path / "b", device="cpu", progress=False, validate_during=False)
+    resumed = train(_tiny(variant, 6), lib_root, tmp_path / "b", device="cpu", resume=True, progress=False,
+                    validate_during=False)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    assert [r["total"] for r in straight["train"]] == pytest.approx([r["total"] for r in resumed["train"]], abs=1e-5)
+    assert (tmp_path / "b" / "history.json").exists() and (tmp_path / "b" / "curves.png").exists()
+
+
+def test_checkpoint_roundtrip_and_bad_files(tmp_path):
+    cfg = get_preset("tiny")
+    model = build_model(cfg.model, cfg.audio)
+    p = save_checkpoint(tmp_path / "m.pt", model, cfg, [f"c{i}" for i in range(11)], step=7)
+    state = torch.load(p, weights_only=True)  # no pickled code needed
+    assert state["step"] == 7 and json.loads(state["config"])["preset"] == "tiny"
+    model2, cfg2, classes, step, _ = load_checkpoint(p)
+    x = torch.randn(1, 1, cfg.audio.n_freq_warped, cfg.audio.n_frames)
+    model.eval()
+    assert torch.allclose(model(x)["mask_logits"], model2(x)["mask_logits"])
+    assert [f.name for f in tmp_path.iterdir()] == ["m.pt"]  # no temp files left behind
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage")
+    from sgn_teach.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_evaluate_rows_are_ordered_as_expected(lib_root):
+    cfg = get_preset("tiny")
+    model = build_model(cfg.model, cfg.audio).eval()
+    test = SoloLibrary(lib_root, split="all")
+    report = evaluate({"sgn": model}, test, cfg.audio, n_mixtures=6, seed=1, progress=False)
+    rows = report["rows"]
+    assert set(rows) == {"sgn", "mixture", "oracle_ibm", "oracle_irm", "nmf"}
+    assert all(r["n"] + r["n_silent_ref"] + r["n_silent_est"] >= 12 for r in rows.values())
+    assert rows["oracle_ibm"]["sdr"] > rows["mixture"]["sdr"] + 5
+    assert rows["oracle_irm"]["sdr"] > rows["mixture"]["sdr"] + 5
+    assert rows["nmf"]["sdr"] > rows["mixture"]["sdr"]
+    again = evaluate({"sgn": model}, test, cfg.audio, n_mixtures=6, seed=1, rows=("mixture",), progress=False)
+    assert again["rows"]["mixture"]["sdr"] == pytest.approx(rows["mixture"]["sdr"])  # seeded: same mixtures
+
+
+def test_fast_backend_matches_mir_eval(lib_root):
+    cfg = get_preset("tiny")
+    test = SoloLibrary(lib_root, split="all")
+    fast = evaluate({}, test, cfg.audio, n_mixtures=3, seed=2, rows=("oracle_irm",), backend="fast", progress=False)
+    ref = evaluate({}, test, cfg.audio, n_mixtures=3, seed=2, rows=("oracle_irm",), backend="mir_eval", progress=False)
+    for key in ("sdr", "sir", "sar"):
+        assert fast["rows"]["oracle_irm"][key] == pytest.approx(ref["rows"]["oracle_irm"][key], abs=0.01)
+
+
+class _PassThrough(torch.nn.Module):
+    """A 'model' whose masks are all ones: separation must give back the input exactly."""
+
+    class_conditioned = True
+
+    def forward(self, log_mag):
+        B, _, F, T = log_mag.shape
+        return {"mask_logits": torch.full((B, 11, F, T), 30.0), "presence_logits": torch.full((B, 11), 5.0)}
+
+
+def test_windowed_separation_stitches_without_seams():
+    cfg = get_preset("tiny").audio
+    rng = np.random.default_rng(0)
+    t = np.arange(int(cfg.n_samples * 3.7)) / cfg.sample_rate
+    wave = (0.3 * np.sin(2 * np.pi * 330 * t) + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    est, presence = separate_wave(_PassThrough(), wave, cfg, [f"c{i}" for i in range(11)], classes=["c2"])
+    assert list(est) == ["c2"] and est["c2"].shape == wave.shape
+    assert si_sdr(est["c2"], wave) > 30
+    assert np.abs(est["c2"] - wave).max() < 0.05  # no click at any seam
+
+
+def test_cli_train_evaluate_separate(lib_root, tmp_path):
+    run = tmp_path / "run"
+    r = _cli("train", "--data", lib_root, "--out", run, "--preset", "tiny", "--steps", 4, "--batch-size", 2,
+             "--device", "cpu", "--no-val")
+    assert r.returncode == 0, r.stderr
+    ck = run / "model.pt"
+    r = _cli("evaluate", "--checkpoint", ck, "--data", lib_root, "--split", "all", "--n-mixtures", 4,
+             "--json", tmp_path / "report.json", "--device", "cpu", "--no-nmf")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {"sgn", "mixture", "oracle_ibm", "oracle_irm"} <= set(report["rows"])
+    for row in report["rows"].values():
+        assert {"sdr", "sir", "sar", "si_sdr", "sdr_median", "n"} <= set(row)
+    # separate a stereo 22.05 kHz file longer than one clip
+    sr = 22050
+    x = np.random.default_rng(0).standard_normal((int(sr * 2.5), 2)).astype(np.float32) * 0.1
+    sf.write(tmp_path / "in.wav", x, sr)
+    r = _cli("separate", tmp_path / "in.wav", "--checkpoint", ck, "--out", tmp_path / "sep",
+             "--classes", "cello,flute", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    for name in ("in_cello.wav", "in_flute.wav"):
+        data, out_sr = sf.read(tmp_path / "sep" / name)
+        assert out_sr == sr and len(data) == len(x)
+    assert (tmp_path / "sep" / "in_separation.png").exists()
+
+
+def test_cli_bad_input_one_line_no_partial_output(lib_root, tmp_path):
+    run = tmp_path / "run"
+    assert _cli("train", "--data", lib_root, "--out", run, "--preset", "tiny", "--steps", 2, "--batch-size", 2,
+                "--device", "cpu", "--no-val").returncode == 0
+    ck = run / "model.pt"
+    (tmp_path / "notaudio.wav").write_text("hello")
+    sf.write(tmp_path / "silent.wav", np.zeros(20000, np.float32), 11025)
+    (tmp_path / "bad.pt").write_bytes(b"nope")
+    other = tmp_path / "other"
+    synth_library(other, clips_per_class=3, seed=0, duration=1.0, classes=("cello", "flute", "tuba"), progress=False)
+    cases = [
+        ("separate", tmp_path / "notaudio.wav", "--checkpoint", ck, "--out", tmp_path / "o1"),
+        ("separate", tmp_path / "silent.wav", "--checkpoint", ck, "--out", tmp_path / "o2"),
+        ("separate", tmp_path / "silent.wav", "--checkpoint", tmp_path / "bad.pt", "--out", tmp_path / "o3"),
+        ("separate", tmp_path / "missing.wav", "--checkpoint", ck, "--out", tmp_path / "o4"),
+        ("evaluate", "--checkpoint", tmp_path / "bad.pt", "--data", lib_root, "--json", tmp_path / "r1.json"),
+        ("evaluate", "--checkpoint", ck, "--data", other, "--split", "all", "--json", tmp_path / "r2.json"),
+        ("evaluate", "--checkpoint", ck, "--data", tmp_path / "nowhere", "--json", tmp_path / "r3.json"),
+        ("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "r4"),
+    ]
+    for args in cases:
+        r = _cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+        assert r.stderr.startswith("error: ")
+    leftovers = {"o1", "o2", "o3", "o4", "r1.json", "r2.json", "r3.json"} & {p.name for p in tmp_path.iterdir()}
+    assert not leftovers, leftovers
