@@ -102,6 +102,7 @@ def save_audio(path: str | os.PathLike, wave: np.ndarray | torch.Tensor, sample_
     try:
         sf.write(tmp, wave, int(sample_rate), subtype="FLOAT" if np.abs(wave).max(initial=0) > 1 else "PCM_16",
                  format="WAV")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -47,6 +47,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     os.close(fd)
     try:
         torch.save(state, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
