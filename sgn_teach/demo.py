@@ -107,7 +107,9 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
         [feats["mag_warped"][0, 0].cpu(), *feats["source_mag_warped"][0].cpu(), *masks_sgn[0]],
         ["mixture", *[f"reference: {n}" for n in names], *[f"SGN mask: {n}" for n in names]],
         warped=True, ncols=3, sample_rate=sr)
-    for ax in fig.axes[3:]:
+    for ax, mask in zip(fig.axes[3:], masks_sgn[0]):  # the mask panels: linear 0..1, not dB
+        ax.images[0].set_data(mask.numpy())
+        ax.images[0].set_clim(0.0, 1.0)
         ax.images[0].set_cmap("viridis")
     fig.savefig(out / "demo.png", dpi=100, bbox_inches="tight")
     print(f"\nwrote {out}/report.json, {out}/demo.png and {n_examples} folders of wavs (mixture, references, "

@@ -5,7 +5,7 @@ Mix-and-separate: step s trains on mixtures s·B … s·B+B−1 of a seeded
 (seed, step) — that, with the saved optimiser and RNG state, is what makes
 ``resume=True`` continue an interrupted run to the *same* weights.
 
-The step runs wholly on the device: waves are mixed on the host, but the STFT,
+The step runs on the device: the host only cuts the ÷N source crops; their sum (the mixing), the STFT,
 warp, targets, forward, loss and backward all happen on `device`, with mixed
 precision (bf16 autocast) on CUDA when ``cfg.train.amp`` is set.
 """
@@ -138,7 +138,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
                                          num_workers=t.num_workers, drop_last=True,
                                          persistent_workers=t.num_workers > 0)
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
-    use_amp = t.amp and dev.type == "cuda"
+    # bf16 autocast only where the GPU computes in bf16 natively (compute capability ≥ 8: A100, H100, RTX 30xx…)
+    use_amp = t.amp and dev.type == "cuda" and torch.cuda.get_device_capability(dev)[0] >= 8
 
     def save(step: int) -> None:
         extra = {"history": history, "seconds": elapsed}
@@ -156,8 +157,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     try:
         tick = time.time()
         for batch in loader:
-            mixture = batch["mixture"].to(dev, non_blocking=True)
-            sources = batch["sources"].to(dev, non_blocking=True)
+            sources = batch["sources"].to(dev, non_blocking=True)  # (B, N, L) crops, already ÷N
+            mixture = sources.sum(1)                                 # (B, L): the mixing itself happens on the device
             class_idx = batch["class_idx"].to(dev, non_blocking=True)
             labels = batch["labels"].to(dev, non_blocking=True)
             with torch.no_grad():
@@ -203,6 +204,9 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
 
             fig = plot_history(history)
             fig.savefig(out / "curves.png", dpi=100, bbox_inches="tight")
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)  # a file, not a stray figure in the caller's notebook
         except Exception as exc:  # a figure must never fail a finished training run
             print(f"(could not draw curves.png: {exc})")
     return history
