@@ -51,9 +51,11 @@ def main() -> None:
         ref = evaluate(models, test, audio, n_sources=args.n_sources, n_mixtures=k, seed=0, rows=rows,
                        backend="mir_eval", progress=False, nmf_library=SoloLibrary(args.data, split="train"))
         t_mir = time.time() - t1
-        diff = max(abs(fast["rows"][r][m] - ref["rows"][r][m]) for r in fast["rows"] for m in ("sdr", "sir", "sar"))
-        print(f"cross-check on {k} mixtures: max |fast − mir_eval| = {diff:.2e} dB "
-              f"(mir_eval run {t_mir:.1f} s)")
+        # the mixture row's SAR is degenerate (no artifacts: ≈150 dB, ill-conditioned), so it is left out
+        pairs = [(r, m) for r in fast["rows"] for m in ("sdr", "sir", "sar") if not (r == "mixture" and m == "sar")]
+        diff = max(abs(fast["rows"][r][m] - ref["rows"][r][m]) for r, m in pairs)
+        print(f"cross-check on {k} mixtures: max |fast − mir_eval| = {diff:.2e} dB over every row's SDR/SIR/SAR "
+              f"except the mixture's degenerate SAR (mir_eval run {t_mir:.1f} s)")
 
 
 if __name__ == "__main__":
