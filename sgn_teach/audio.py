@@ -8,7 +8,6 @@ torchcodec/FFmpeg, so we use torchaudio only for resampling.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from .atomic import atomic_path
 from .errors import AudioError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -96,18 +96,9 @@ def save_audio(path: str | os.PathLike, wave: np.ndarray | torch.Tensor, sample_
     if wave.ndim == 2:
         wave = wave.T  # (ch, L) → (L, ch), soundfile's layout
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent, prefix=".tmp-")
-    os.close(fd)
-    try:
-        sf.write(tmp, wave, int(sample_rate), subtype="FLOAT" if np.abs(wave).max(initial=0) > 1 else "PCM_16",
-                 format="WAV")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    subtype = "FLOAT" if np.abs(wave).max(initial=0) > 1 else "PCM_16"  # keep levels above full scale
+    with atomic_path(path, ".wav") as tmp:
+        sf.write(tmp, wave, int(sample_rate), subtype=subtype, format="WAV")
     return path
 
 

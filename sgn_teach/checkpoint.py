@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import atomic_path
 from .config import Config
 from .errors import CheckpointError
 
@@ -31,7 +31,6 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     stored at the top level (e.g. ``rng_cpu``, the generator state for resuming).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "format": FORMAT,
         "config": cfg.to_json(),
@@ -43,16 +42,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
     state.update(tensors or {})
-    fd, tmp = tempfile.mkstemp(suffix=".pt", dir=path.parent, prefix=".tmp-")
-    os.close(fd)
-    try:
+    with atomic_path(path, ".pt") as tmp:
         torch.save(state, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

@@ -6,23 +6,12 @@ Errors a user can cause (see :mod:`sgn_teach.errors`) print one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from .atomic import write_json
 from .config import MODEL_VARIANTS, PRESETS
 from .errors import SGNError
-
-
-def _write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def cmd_data(args) -> None:
@@ -89,7 +78,7 @@ def cmd_evaluate(args) -> None:
     print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
           f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
     if args.json:
-        _write_json_atomic(Path(args.json), report)
+        write_json(args.json, report)
 
 
 def cmd_separate(args) -> None:

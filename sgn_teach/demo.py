@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_path, write_json
 from .audio import save_audio
 from .checkpoint import load_checkpoint
 from .data import MixDataset, SoloLibrary, fluidsynth_available, mix_features, render_library, synth_library
@@ -80,7 +80,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     print(format_table(report))
     print()
     print(format_per_class(report))
-    (out / "report.json").write_text(json.dumps(report, indent=2))
+    write_json(out / "report.json", report)
 
     # a few mixtures to listen to, and a figure
     fe = SpectralFrontEnd(cfg.audio).to(dev)
@@ -88,9 +88,9 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=n_examples)))
     feats = mix_features(batch["mixture"].to(dev), batch["sources"].to(dev), fe)
     class_idx = batch["class_idx"].to(dev)
-    waves = {name: fe.apply_masks(model_masks(m, feats, class_idx)[0], feats["stft"]).cpu()
-             for name, m in models.items()}
-    masks_sgn = model_masks(models["sgn"], feats, class_idx)[0].cpu()
+    masks = {name: model_masks(m, feats, class_idx)[0] for name, m in models.items()}  # each (B, N, F, T)
+    waves = {name: fe.apply_masks(mk, feats["stft"]).cpu() for name, mk in masks.items()}  # each (B, N, L)
+    masks_sgn = masks["sgn"].cpu()
     sr = cfg.audio.sample_rate
     for b in range(n_examples):
         names = [classes[c] for c in batch["class_idx"][b].tolist()]
@@ -111,7 +111,8 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
         ax.images[0].set_data(mask.numpy())
         ax.images[0].set_clim(0.0, 1.0)
         ax.images[0].set_cmap("viridis")
-    fig.savefig(out / "demo.png", dpi=100, bbox_inches="tight")
+    with atomic_path(out / "demo.png") as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
     print(f"\nwrote {out}/report.json, {out}/demo.png and {n_examples} folders of wavs (mixture, references, "
           f"{', '.join(models)} estimates)")
     return report

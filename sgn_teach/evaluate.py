@@ -27,7 +27,7 @@ from .config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .metrics import bss_eval_batch, summarize
 from .nmf import SupervisedNMF, class_magnitudes
-from .spectral import SpectralFrontEnd, unwarp
+from .spectral import SpectralFrontEnd
 
 REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
@@ -63,13 +63,6 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
         masks = masks * detected[:, :, None, None].to(masks.dtype)
     return masks, info
-
-
-def _waves_from_linear_masks(masks_lin: torch.Tensor, feats, frontend: SpectralFrontEnd) -> torch.Tensor:
-    """(B, N, F_lin, T) linear masks → (B, N, L) waves with the mixture phase."""
-    est = masks_lin * feats["stft"].unsqueeze(1)  # (B, 1, F_lin, T) broadcast over N
-    B, N = est.shape[:2]
-    return frontend.istft(est.reshape(B * N, *est.shape[2:])).reshape(B, N, -1)  # fold N into the batch
 
 
 def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg: AudioConfig, n_sources: int = 2,
@@ -128,7 +121,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
             estimates["oracle_irm"] = frontend.apply_masks(feats["target_ratio"], feats["stft"])
         if "nmf" in rows:
             masks_lin = nmf.masks(feats["mag"][:, 0], class_idx).to(device)    # (B, N, F_lin, T)
-            estimates["nmf"] = _waves_from_linear_masks(masks_lin, feats, frontend)
+            estimates["nmf"] = frontend.apply_linear_masks(masks_lin, feats["stft"])
         ref = sources.double().cpu().numpy()
         cls = batch["class_idx"].numpy()
         for name, est in estimates.items():
@@ -180,4 +173,4 @@ def format_per_class(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_table", "format_per_class", "model_masks", "unwarp"]
+__all__ = ["evaluate", "format_table", "format_per_class", "model_masks"]

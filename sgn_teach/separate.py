@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .atomic import atomic_path
 from .audio import load_audio, resample, save_audio
 from .checkpoint import load_checkpoint
 from .device import get_device
@@ -122,9 +123,8 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     for name, est in rendered.items():
         written.append(save_audio(out / f"{stem}_{name}.wav", est, sr_in))
     if fig is not None:
-        tmp = out / f".tmp-{stem}_separation.png"
-        fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
-        os.replace(tmp, out / f"{stem}_separation.png")
+        with atomic_path(out / f"{stem}_separation.png") as tmp:
+            fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
         written.append(out / f"{stem}_separation.png")
     if presence:
         print("presence: " + ", ".join(f"{c} {p:.2f}" for c, p in sorted(presence.items(), key=lambda kv: -kv[1])))

@@ -119,6 +119,10 @@ class SpectralFrontEnd(torch.nn.Module):
             (B, N, L) estimated source waves.
         """
         masks_lin = unwarp(masks_warped, self.cfg.n_freq_linear)  # (B, N, F_lin, T)
+        return self.apply_linear_masks(masks_lin, mix_stft, length)
+
+    def apply_linear_masks(self, masks_lin: torch.Tensor, mix_stft: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Masks already on the linear grid (B, N, F_lin, T) → (B, N, L) waves with the mixture phase."""
         est = masks_lin * mix_stft.unsqueeze(1)  # (B, 1, F_lin, T): the mask scales |X|, the phase stays the mixture's
         B, N = est.shape[:2]
         waves = self.istft(est.reshape(B * N, *est.shape[2:]), length)  # fold N into the batch for the iSTFT

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .atomic import write_json
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
 from .data import MixDataset, SoloLibrary, mix_features
@@ -58,14 +58,6 @@ def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer
     if t.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=t.lr)
     raise ValueError(f"optimizer must be 'sgd' or 'adam', not {t.optimizer!r}")
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 @torch.no_grad()
@@ -146,7 +138,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         # the RNG state goes with the weights so that a resumed run draws the same noise
         save_checkpoint(ckpt_path, model, cfg, lib.classes, step, optimizer=opt, extra=extra,
                         tensors={"rng_cpu": torch.get_rng_state()})
-        _write_json(out / "history.json", history)
+        write_json(out / "history.json", history)
 
     model.train()
     step = start_step
@@ -198,7 +190,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     if not interrupted:
         save_checkpoint(out / MODEL_NAME, model, cfg, lib.classes, step,
                         extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root)})
-        _write_json(out / "history.json", history)
+        write_json(out / "history.json", history)
         try:
             from .viz import plot_history
 
