@@ -22,11 +22,13 @@ def cmd_data(args) -> None:
     else:
         from .data import fluidsynth_available, render_library
 
-        if not fluidsynth_available(args.soundfont):
+        first = args.soundfont[0] if args.soundfont and args.soundfont[0].endswith(".sf2") else None
+        if not fluidsynth_available(first):
             raise SGNError("FluidSynth or a GM SoundFont is missing (apt-get install fluidsynth fluid-soundfont-gm, "
                            "or --soundfont FILE); 'python -m sgn_teach data synth' needs neither")
-        root = render_library(args.out, soundfont=args.soundfont, clips_per_class=args.clips_per_class, seed=args.seed,
-                              duration=args.duration)
+        fonts = args.soundfont or None
+        root = render_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed,
+                              duration=args.duration, soundfonts=fonts)
     print(f"wrote solo-clip library {root}")
 
 
@@ -37,14 +39,19 @@ def cmd_train(args) -> None:
     overrides = {}
     for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),
                        ("optimizer", "train__optimizer"), ("seed", "train__seed"), ("n_sources", "train__n_sources"),
-                       ("mask", "train__mask"), ("assign", "model__assign"), ("num_workers", "train__num_workers")):
+                       ("mask", "train__mask"), ("assign", "model__assign"), ("num_workers", "train__num_workers"),
+                       ("precision", "train__precision"), ("schedule", "train__schedule"),
+                       ("warmup_steps", "train__warmup_steps"), ("w_rec", "train__w_rec"), ("w_ce", "train__w_ce"),
+                       ("w_presence", "train__w_presence"), ("depth", "model__depth"),
+                       ("val_mixtures", "train__val_mixtures"), ("val_every", "train__val_every")):
         if getattr(args, key) is not None:
             overrides[field] = getattr(args, key)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
-    if args.no_amp:
-        cfg.train.amp = False
+    if args.no_augment:
+        cfg.augment.enabled = False
+    fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     history = train(cfg, args.data, args.out, device=args.device, resume=args.resume,
-                    validate_during=not args.no_val)
+                    validate_during=not args.no_val, soundfonts=fonts)
     last = history["train"][-1] if history["train"] else {}
     val = f", validation SDR {history['val'][-1]['sdr']:.2f} dB" if history.get("val") else ""
     print(f"done: {len(history['train'])} steps in {history.get('seconds', 0):.0f} s, "
@@ -60,21 +67,25 @@ def cmd_evaluate(args) -> None:
 
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
-    lib = SoloLibrary(args.data, split=args.split)
+    fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
+    lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
     if lib.classes != classes:
         raise CheckpointError(f"{args.data}: its classes ({', '.join(lib.classes)}) do not match the checkpoint's "
                               f"({', '.join(classes)})")
     rows = tuple(r for r in ("mixture", "oracle_ibm", "oracle_irm", "nmf") if not (r == "nmf" and args.no_nmf))
+    nmf_fonts = [f.strip() for f in args.nmf_soundfonts.split(",") if f.strip()] if args.nmf_soundfonts else fonts
     name = cfg.model.variant
     report = evaluate({name: model}, lib, cfg.audio, n_sources=args.n_sources, n_mixtures=args.n_mixtures,
                       seed=args.seed, rows=rows, classes=args.classes, backend=args.backend, device=dev,
-                      nmf_library=SoloLibrary(args.data, split="train", classes=classes) if "nmf" in rows else None)
+                      binarize=args.binarize,
+                      nmf_library=SoloLibrary(args.data, split="train", classes=classes, soundfonts=nmf_fonts)
+                      if "nmf" in rows else None)
     report["setup"].update({"checkpoint": str(args.checkpoint), "step": step, "model": name})
     print(format_table(report))
     print()
     print(format_per_class(report))
     for n, p in report["presence"].items():
-        print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}")
+        print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f}")
     print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
           f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
     if args.json:
@@ -117,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--duration", type=float, default=6.0)
         if name == "render":
-            q.add_argument("--soundfont", default=None)
+            q.add_argument("--soundfont", action="append", default=None, metavar="SF",
+                           help="a course SoundFont (fluidr3, timgm6mb, csound) or an .sf2 path; repeat for several "
+                                "(default: every course SoundFont installed)")
         q.set_defaults(func=cmd_data)
 
     t = sub.add_parser("train", help="train a model")
@@ -128,15 +141,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--optimizer", choices=("sgd", "adam"))
+    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
     t.add_argument("--seed", type=int)
     t.add_argument("--n-sources", type=int)
     t.add_argument("--mask", choices=("binary", "ratio"))
     t.add_argument("--assign", choices=("softmax", "hard"))
     t.add_argument("--num-workers", type=int)
+    t.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                   help="auto (default): bf16 autocast where the hardware has it (CUDA ≥ 8.0, CPUs with AMX or "
+                        "AVX512-BF16), else float32")
+    t.add_argument("--schedule", choices=("constant", "cosine"))
+    t.add_argument("--warmup-steps", type=int)
+    t.add_argument("--w-rec", type=float, help="weight of the reconstruction loss (default 1)")
+    t.add_argument("--w-ce", type=float, help="weight of the class-constraint loss (default 1)")
+    t.add_argument("--w-presence", type=float, help="weight of the presence loss (default 1)")
+    t.add_argument("--depth", type=int, help="transformer layers")
+    t.add_argument("--val-mixtures", type=int)
+    t.add_argument("--val-every", type=int)
+    t.add_argument("--no-augment", action="store_true", help="train on plain crops (no gain/pitch/EQ/reverb)")
+    t.add_argument("--soundfonts", default=None,
+                   help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    t.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
     t.set_defaults(func=cmd_train)
 
@@ -150,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--classes", default="gt", choices=("gt", "auto"),
                    help="gt: masks of the true classes (paper protocol); auto: classes found by the presence head")
     e.add_argument("--backend", default="fast", choices=("fast", "mir_eval"))
+    e.add_argument("--soundfonts", default=None, help="comma-separated: mix clips of these SoundFonts only")
+    e.add_argument("--nmf-soundfonts", default=None,
+                   help="SoundFonts whose train clips NMF learns from (default: those of --soundfonts)")
+    e.add_argument("--binarize", action="store_true",
+                   help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
     e.add_argument("--no-nmf", action="store_true")
     e.add_argument("--json", default=None)
     e.add_argument("--device", default="auto")

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")
 PRESETS = ("paper", "small", "tiny")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -70,6 +72,8 @@ class ModelConfig:
     assign: str = "softmax"       # category-aware grouping: "softmax" | "hard"
     gumbel_tau: float = 1.0
     n_sources: int = 2            # N masks predicted by the `sop` variant
+    logit_scale: bool = True      # mask logits ⟨g_i, U⟩ / √D (False: the unscaled inner product)
+    fused_reconstruction: bool = True  # fold g_i into U's last conv (same numbers, far less compute)
 
     def __post_init__(self) -> None:
         if self.variant not in MODEL_VARIANTS:
@@ -90,12 +94,57 @@ class TrainConfig:
     weight_decay: float = 1e-4
     n_sources: int = 2            # N in mix-and-separate
     mask: str = "binary"          # "binary" | "ratio" target
-    amp: bool = True              # mixed precision where the device supports it
+    precision: str = "auto"       # "auto" (bf16 where the hardware has it) | "fp32" | "bf16"
+    schedule: str = "constant"    # "constant" | "cosine" (linear warm-up, then cosine decay)
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.02    # the cosine ends at lr · min_lr_ratio
+    w_rec: float = 1.0            # L = w_rec·L_rec + w_ce·L_ce + w_presence·L_presence (paper: 1, 1, 1)
+    w_ce: float = 1.0
+    w_presence: float = 1.0
     val_every: int = 250
     val_mixtures: int = 32
     ckpt_every: int = 250
     seed: int = 0
     num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', not {self.schedule!r}")
+        if self.mask not in ("binary", "ratio"):
+            raise ValueError(f"mask must be 'binary' or 'ratio', not {self.mask!r}")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of optimiser step `step` (0-based): a function of the step alone, so resuming is exact."""
+        if self.schedule == "constant":
+            return self.lr
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        span = max(self.steps - self.warmup_steps, 1)
+        progress = min((step - self.warmup_steps) / span, 1.0)
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class AugmentConfig:
+    """Seeded on-the-fly augmentation of each *source* before mixing (training only).
+
+    What a separation course teaches about data augmentation: the model should
+    learn the instrument, not one recording of it, so each training source is
+    varied in ways that keep its class — loudness, small pitch changes, the
+    colour of the microphone/room (EQ, spectral tilt) and reverberation.
+    Evaluation mixtures are never augmented.
+    """
+
+    enabled: bool = False
+    gain: tuple[float, float] = (0.5, 1.5)   # per-source linear gain (SoP's ×0.5–1.5)
+    pitch_semitones: float = 0.0             # uniform shift in ±this (resampling the crop)
+    tilt_db_per_octave: float = 0.0          # uniform spectral tilt in ±this, around 1 kHz
+    eq_db: float = 0.0                       # a smooth random EQ curve of up to ±this dB
+    reverb_prob: float = 0.0                 # probability of a synthetic room
+    reverb_rt60: tuple[float, float] = (0.2, 0.8)  # its decay time range, seconds
+    reverb_wet: tuple[float, float] = (0.1, 0.5)   # fraction of reverberant energy
 
 
 @dataclass
@@ -106,6 +155,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -115,11 +165,21 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
+        """Rebuild from `to_dict()`; fields this version does not know are dropped, missing ones take defaults."""
+        def build(kind, values: dict[str, Any] | None):
+            names = {f.name for f in dataclasses.fields(kind)}
+            kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in (values or {}).items() if k in names}
+            return kind(**kwargs)
+
+        train = dict(d.get("train", {}))
+        if "amp" in train and "precision" not in train:  # checkpoints before --precision
+            train["precision"] = "auto" if train["amp"] else "fp32"
         return cls(
             preset=d.get("preset", "custom"),
-            audio=AudioConfig(**d["audio"]),
-            model=ModelConfig(**d["model"]),
-            train=TrainConfig(**d["train"]),
+            audio=build(AudioConfig, d.get("audio")),
+            model=build(ModelConfig, d.get("model")),
+            train=build(TrainConfig, train),
+            augment=build(AugmentConfig, d.get("augment")),
         )
 
 
@@ -153,7 +213,7 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
             audio=AudioConfig(n_samples=16383, n_freq_warped=64),
             model=ModelConfig(variant=variant, unet_levels=3, ngf=8, dim=32, depth=1, heads=2),
             train=TrainConfig(batch_size=4, lr=3e-3, optimizer="adam", steps=50, val_every=25, ckpt_every=25,
-                              val_mixtures=8, amp=False),
+                              val_mixtures=8, precision="fp32"),
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")

@@ -34,7 +34,8 @@ REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
 @torch.no_grad()
 def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_idx: torch.Tensor,
-                classes: str = "gt", threshold: float = 0.5) -> tuple[torch.Tensor, dict[str, Any]]:
+                classes: str = "gt", threshold: float = 0.5, binarize: bool = False
+                ) -> tuple[torch.Tensor, dict[str, Any]]:
     """Masks in [0, 1] for the N sources of each mixture.
 
     Args:
@@ -42,19 +43,23 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         class_idx: (B, N) ground-truth classes, in reference order.
         classes: "gt" — the masks of the ground-truth classes (paper protocol);
             "auto" — classes whose presence p_i > threshold; a reference whose
-            class was not detected gets an all-zero mask (counted as silent).
+            class was not detected gets an all-zero mask (a silent estimate).
+        binarize: threshold the masks at 0.5 (SoP's test protocol) instead of
+            using the soft sigmoid values (ours, the default).
 
     Returns:
-        masks (B, N, F, T) and info with `presence` (B, C) probabilities if any.
+        masks (B, N, F, T) and info with `presence` (B, C) probabilities and
+        `token_pred` (B, C) — the class each class token is classified as — where the model has them.
     """
-    from .models import select_masks
-
-    out = model(feats["log_mag"])
-    logits = out["mask_logits"].float()
+    out = model(feats["log_mag"], classes=class_idx if getattr(model, "class_conditioned", False) else None)
+    masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T): the classes of class_idx, or unordered slots
+    if binarize:
+        masks = (masks > 0.5).to(masks.dtype)
     info: dict[str, Any] = {}
     if not getattr(model, "class_conditioned", False):
-        return torch.sigmoid(logits), info  # (B, N, F, T) unordered: pair by permutation
-    masks = torch.sigmoid(select_masks(logits, class_idx))  # (B, N, F, T)
+        return masks, info  # (B, N, F, T) unordered: pair by permutation
+    if out.get("token_logits") is not None:
+        info["token_pred"] = out["token_logits"].float().argmax(-1)  # (B, C, C) → (B, C)
     if out.get("presence_logits") is not None:
         info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
@@ -69,7 +74,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
              n_mixtures: int = 100, seed: int = 0, rows: tuple[str, ...] = REFERENCE_ROWS, classes: str = "gt",
              backend: str = "fast", batch_size: int = 10, device: torch.device | str = "cpu",
              nmf: SupervisedNMF | None = None, nmf_library: SoloLibrary | None = None,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, binarize: bool = False) -> dict[str, Any]:
     """Evaluate models and reference rows on the same seeded mixtures.
 
     Args:
@@ -80,12 +85,32 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         classes: "gt" or "auto" (see :func:`model_masks`).
         nmf_library: the clips NMF learns its dictionaries from (default: the
             `train` split of the same root).
+        binarize: threshold model masks at 0.5 before applying them (SoP's protocol);
+            the default scores the soft masks, which is what the course's tables use.
+
+    Every model is put in eval mode for the evaluation (BatchNorm's running
+    statistics, no dropout) and given back in the mode it came in.
 
     Returns:
         A JSON-able report: {"rows": {name: {sdr, sir, sar, si_sdr, sdr_median, n,
         n_silent_ref, n_silent_est}}, "per_class": {name: {class: mean SDR}},
-        "presence": {...}, "setup": {...}}.
+        "presence": {name: {precision, recall, f1}}, "token": {name: {precision,
+        recall, f1}} (macro-averaged over classes), "scores": {name: {"sdr": [...], …}}
+        (per source, for confidence intervals), "setup": {...}}.
     """
+    modes = {name: m.training for name, m in models.items()}
+    for m in models.values():
+        m.eval()
+    try:
+        return _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend,
+                         batch_size, device, nmf, nmf_library, progress, binarize)
+    finally:
+        for name, m in models.items():
+            m.train(modes[name])
+
+
+def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend, batch_size,
+              device, nmf, nmf_library, progress, binarize) -> dict[str, Any]:
     t0 = time.time()
     device = torch.device(device)
     frontend = SpectralFrontEnd(audio_cfg).to(device)
@@ -97,6 +122,8 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
     scores: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     per_class: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     presence_hits = defaultdict(lambda: np.zeros(3))  # name -> (true pos, false pos, false neg)
+    C = len(library.classes)
+    token_hits = defaultdict(lambda: np.zeros((3, C)))  # name -> per class (true pos, false pos, false neg)
     for batch in tqdm(loader, desc="evaluate", disable=not progress, leave=False):
         mixture = batch["mixture"].to(device)
         sources = batch["sources"].to(device)
@@ -105,7 +132,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         estimates: dict[str, torch.Tensor] = {}
         permute: dict[str, bool] = {}
         for name, model in models.items():
-            masks, info = model_masks(model, feats, class_idx, classes=classes)
+            masks, info = model_masks(model, feats, class_idx, classes=classes, binarize=binarize)
             estimates[name] = frontend.apply_masks(masks, feats["stft"])
             permute[name] = not getattr(model, "class_conditioned", False)
             if "presence" in info:
@@ -113,6 +140,14 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
                 truth = batch["labels"].to(device) > 0.5
                 presence_hits[name] += np.array([(pred & truth).sum().item(), (pred & ~truth).sum().item(),
                                                  (~pred & truth).sum().item()])
+            if "token_pred" in info:
+                pred = info["token_pred"].cpu().numpy()                       # (B, C): token i → class pred[b, i]
+                own = np.arange(pred.shape[1])
+                for b in range(pred.shape[0]):
+                    right = pred[b] == own
+                    np.add.at(token_hits[name][0], own[right], 1)          # token i said i
+                    np.add.at(token_hits[name][1], pred[b][~right], 1)     # ... said another class: a false positive
+                    np.add.at(token_hits[name][2], own[~right], 1)         # ... and a miss of its own
         if "mixture" in rows:
             estimates["mixture"] = mixture.unsqueeze(1).expand_as(sources)       # (B, N, L)
         if "oracle_ibm" in rows:
@@ -134,7 +169,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
                 scores[name]["silent_est"].extend(r.silent_est.tolist())
                 for n, c in enumerate(cls[b]):
                     per_class[name][library.classes[c]].append(float(r.sdr[n]))
-    report: dict[str, Any] = {"rows": {}, "per_class": {}, "presence": {}}
+    report: dict[str, Any] = {"rows": {}, "per_class": {}, "presence": {}, "token": {}, "scores": {}}
     for name, s in scores.items():
         sdr = summarize(s["sdr"])
         report["rows"][name] = {
@@ -143,13 +178,25 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
             "n_silent_ref": int(np.sum(s["silent_ref"])), "n_silent_est": int(np.sum(s["silent_est"])),
         }
         report["per_class"][name] = {c: summarize(v)["mean"] for c, v in sorted(per_class[name].items())}
+        report["scores"][name] = {k: [round(float(x), 4) for x in s[k]] for k in ("sdr", "sir", "sar", "si_sdr")}
     for name, (tp, fp, fn) in presence_hits.items():
-        report["presence"][name] = {"precision": float(tp / max(tp + fp, 1)), "recall": float(tp / max(tp + fn, 1))}
+        report["presence"][name] = _prf(tp, fp, fn)
+    for name, (tp, fp, fn) in token_hits.items():
+        per = [_prf(tp[c], fp[c], fn[c]) for c in range(C)]
+        report["token"][name] = {k: float(np.mean([p[k] for p in per])) for k in ("precision", "recall", "f1")}
     report["setup"] = {"root": str(library.root), "split": library.split, "n_sources": n_sources,
                        "n_mixtures": n_mixtures, "seed": seed, "classes": classes, "backend": backend,
                        "sample_rate": audio_cfg.sample_rate, "n_samples": audio_cfg.n_samples,
+                       "binarize": binarize, "soundfonts": getattr(library, "soundfonts", []),
                        "seconds": round(time.time() - t0, 2)}
     return report
+
+
+def _prf(tp: float, fp: float, fn: float) -> dict[str, float]:
+    """Precision, recall and F1 from counts (0 where undefined)."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": float(p), "recall": float(r), "f1": float(2 * p * r / (p + r)) if p + r else 0.0}
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -106,7 +106,8 @@ def multi_hot(class_idx: torch.Tensor, n_classes: int) -> torch.Tensor:
 
 def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: torch.Tensor,
              class_idx: torch.Tensor | None, labels: torch.Tensor | None,
-             variant: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+             variant: str, weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss L = L_rec + L_group (eq. 9) for any model variant.
 
     Args:
@@ -117,6 +118,7 @@ def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: 
         labels: (B, C) multi-hot presence labels; None → built from class_idx.
         variant: "sop" uses the permutation-invariant BCE; the others read the
             masks of the ground-truth classes.
+        weights: (w_rec, w_ce, w_presence); the paper's L is (1, 1, 1).
 
     Returns:
         total: scalar with gradients.
@@ -128,7 +130,11 @@ def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: 
     else:
         if class_idx is None:
             raise ValueError(f"variant {variant!r} needs class_idx to pick the masks of the sources")
-        rec = weighted_bce(select_masks(mask_logits, class_idx), target, weight)  # masks of the true classes
+        if out.get("mask_classes") is None:
+            mask_logits = select_masks(mask_logits, class_idx)  # (B, C, F, T) → the masks of the true classes
+        elif not torch.equal(out["mask_classes"], class_idx):
+            raise ValueError("the model computed the masks of other classes than class_idx")
+        rec = weighted_bce(mask_logits, target, weight)
     zero = torch.zeros((), device=target.device)
     ce = zero
     if out.get("token_logits") is not None:
@@ -140,6 +146,7 @@ def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: 
                 raise ValueError("presence_bce needs labels or class_idx")
             labels = multi_hot(class_idx, out["presence_logits"].shape[1])
         presence = presence_bce(out["presence_logits"], labels)
-    total = rec + ce + presence
+    w_rec, w_ce, w_presence = weights
+    total = w_rec * rec + w_ce * ce + w_presence * presence
     parts = {"rec": rec.detach(), "ce": ce.detach(), "presence": presence.detach(), "total": total.detach()}
     return total, parts

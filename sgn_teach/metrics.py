@@ -5,25 +5,60 @@
 * ``"mir_eval"`` — :func:`mir_eval.separation.bss_eval_sources`, the reference
   implementation the papers report (≈0.3 s per 2-source 6-s clip);
 * ``"fast"`` — :mod:`fast_bss_eval`, the same decomposition solved faster
-  (≈8× here). `tests/test_metrics.py` cross-checks the two on real mixtures.
+  (≈8× here). `tests/test_pipeline.py` cross-checks the two on real mixtures.
+  Its linear solves run on one thread (:func:`torch_threads`): with PyTorch's
+  default two threads, oneMKL's batched solve failed and then hung on this CPU.
 
 Class-conditioned models are evaluated *without* permutation (the estimate for
-class i is compared with the reference of class i), as in the paper.
+class i is compared with the reference of class i), as in the paper. Models
+with unordered outputs (`sop`) are paired with the references by the
+permutation of highest mean SIR, BSS Eval's own rule (mir_eval's
+``compute_permutation``); when an estimate is silent, SIR is undefined and the
+pairing maximises mean SI-SDR instead.
 
-A reference or estimate that is all zeros makes BSS Eval undefined; such
-sources are reported in ``n_silent_ref`` / ``n_silent_est`` and left out of the
-averages, never dropped silently.
+A silent estimate of a sounding reference (a class the presence head missed,
+a mask that closed everywhere) scores :data:`MISSED_DB` SDR and SI-SDR and is
+counted in the means — below the ≈0 dB of returning the mixture itself — so
+missing a source can never raise a mean; its SIR and SAR are undefined and
+left out. A silent *reference* makes every metric undefined: it is counted in
+``n_silent_ref`` and left out.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
 
 SILENT_ENERGY = 1e-10  # a source with Σx² below this is "silent"
+MISSED_DB = -10.0      # SDR and SI-SDR given to a silent estimate of a sounding reference
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch threads, then restore the previous number."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _fast_bss(ref: np.ndarray, est: np.ndarray, compute_permutation: bool = False):
+    """fast_bss_eval's torch backend in float64, on one thread. (…, N, L) → sdr, sir, sar[, perm] arrays."""
+    import fast_bss_eval
+
+    # fast_bss_eval's NumPy path breaks under NumPy 2 (np.linalg.solve broadcasting); its torch path is fine
+    with torch_threads(1):
+        out = fast_bss_eval.bss_eval_sources(torch.from_numpy(ref), torch.from_numpy(est),
+                                             compute_permutation=compute_permutation)
+    return tuple(v.numpy() for v in out)
 
 
 def si_sdr(estimate: np.ndarray | torch.Tensor, reference: np.ndarray | torch.Tensor, eps: float = 1e-8):
@@ -75,16 +110,17 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast",
     estimate = np.asarray(estimate, dtype=np.float64)
     if reference.shape != estimate.shape or reference.ndim != 2:
         raise ValueError(f"reference and estimate must both be (N, L); got {reference.shape} and {estimate.shape}")
+    if backend not in ("fast", "mir_eval"):
+        raise ValueError(f"backend must be 'fast' or 'mir_eval', not {backend!r}")
     n = reference.shape[0]
     silent_ref = (reference**2).sum(-1) < SILENT_ENERGY
+    if compute_permutation:
+        estimate = estimate[best_permutation(reference, estimate, backend)]
     silent_est = (estimate**2).sum(-1) < SILENT_ENERGY
     ok = ~(silent_ref | silent_est)
     sdr = np.full(n, np.nan)
     sir = np.full(n, np.nan)
     sar = np.full(n, np.nan)
-    if compute_permutation and ok.all():
-        perm = _best_permutation(reference, estimate, backend)
-        estimate = estimate[perm]
     if ok.sum() >= 1:
         ref_ok, est_ok = reference[ok], estimate[ok]
         if backend == "mir_eval":
@@ -94,34 +130,43 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast",
                 warnings.simplefilter("ignore", FutureWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
                 s, i, a, _ = mir_eval.separation.bss_eval_sources(ref_ok, est_ok, compute_permutation=False)
-        elif backend == "fast":
-            import fast_bss_eval
-
-            # fast_bss_eval's NumPy path breaks under NumPy 2 (np.linalg.solve broadcasting); its torch path is fine
-            s, i, a = (v.numpy() for v in fast_bss_eval.bss_eval_sources(
-                torch.from_numpy(ref_ok), torch.from_numpy(est_ok), compute_permutation=False))
         else:
-            raise ValueError(f"backend must be 'fast' or 'mir_eval', not {backend!r}")
+            s, i, a = _fast_bss(ref_ok, est_ok)
         sdr[ok], sir[ok], sar[ok] = s, i, a
-    return SourceScores(sdr=sdr, sir=sir, sar=sar, si_sdr=np.asarray(si_sdr(estimate, reference)),
-                        silent_ref=silent_ref, silent_est=silent_est)
+    si = np.asarray(si_sdr(estimate, reference), dtype=np.float64)
+    missed = silent_est & ~silent_ref
+    sdr[missed] = si[missed] = MISSED_DB
+    si[silent_ref] = np.nan
+    return SourceScores(sdr=sdr, sir=sir, sar=sar, si_sdr=si, silent_ref=silent_ref, silent_est=silent_est)
 
 
-def _best_permutation(reference: np.ndarray, estimate: np.ndarray, backend: str) -> np.ndarray:
-    """Index array p such that estimate[p] pairs best with reference (by SIR, as BSS Eval does)."""
-    if backend == "mir_eval":
-        import mir_eval.separation
+def best_permutation(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast") -> np.ndarray:
+    """Index array p such that estimate[p] pairs best with reference: (N, L), (N, L) → (N,).
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            *_, perm = mir_eval.separation.bss_eval_sources(reference, estimate, compute_permutation=True)
-    else:
-        import fast_bss_eval
+    The rule is BSS Eval's: the permutation with the highest mean SIR. If any
+    estimate or reference is silent, SIR is undefined for it, so the permutation
+    with the highest mean SI-SDR (each silent pair counting :data:`MISSED_DB`) is taken.
+    """
+    n = reference.shape[0]
+    silent = ((reference**2).sum(-1) < SILENT_ENERGY) | ((estimate**2).sum(-1) < SILENT_ENERGY)
+    if not silent.any():
+        if backend == "mir_eval":
+            import mir_eval.separation
 
-        *_, perm = fast_bss_eval.bss_eval_sources(torch.from_numpy(reference), torch.from_numpy(estimate),
-                                                  compute_permutation=True)
-        perm = perm.numpy()
-    return np.asarray(perm)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                *_, perm = mir_eval.separation.bss_eval_sources(reference, estimate, compute_permutation=True)
+            # mir_eval's perm[j] is the estimate paired with reference j
+            return np.asarray(perm)
+        *_, perm = _fast_bss(reference, estimate, compute_permutation=True)
+        return np.asarray(perm)  # fast_bss_eval's perm[j] is the estimate paired with reference j
+    # pairwise SI-SDR: score[i, j] = SI-SDR of estimate j against reference i, −10 dB for a silent estimate
+    e_silent = (estimate**2).sum(-1) < SILENT_ENERGY
+    score = np.array([[MISSED_DB if e_silent[j] else float(si_sdr(estimate[j], reference[i])) for j in range(n)]
+                      for i in range(n)])
+    perms = list(itertools.permutations(range(n)))
+    best = max(perms, key=lambda p: sum(score[i, p[i]] for i in range(n)))
+    return np.asarray(best)
 
 
 def summarize(values: list[float] | np.ndarray) -> dict[str, float]:
@@ -149,10 +194,7 @@ def bss_eval_batch(reference: np.ndarray, estimate: np.ndarray, backend: str = "
     clean = ~(silent_ref | silent_est).any(-1)            # (B,) mixtures that can go in one call
     out: list[SourceScores | None] = [None] * len(reference)
     if clean.any():
-        import fast_bss_eval
-
-        s, i, a = (v.numpy() for v in fast_bss_eval.bss_eval_sources(
-            torch.from_numpy(reference[clean]), torch.from_numpy(estimate[clean]), compute_permutation=False))
+        s, i, a = _fast_bss(reference[clean], estimate[clean])
         si = np.asarray(si_sdr(estimate[clean], reference[clean]))
         for k, b in enumerate(np.flatnonzero(clean)):
             out[b] = SourceScores(s[k], i[k], a[k], si[k], silent_ref[b], silent_est[b])

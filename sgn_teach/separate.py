@@ -6,10 +6,20 @@ each window is separated and the estimates are stitched back by overlap-add with
 a periodic Hann window (its 50 %-shifted copies sum to exactly 1, so there are no
 clicks or level steps at the seams). Estimates are resampled back to the input's
 rate.
+
+Level: each window is scaled to the median RMS of the mixtures the model was
+trained on (stored in the checkpoint; :data:`TRAIN_RMS` for older ones) and the
+estimates scaled back, so the network sees the loudness it learned on.
+
+A model without classes (`sop`) has unordered output slots: slot 1 may hold the
+violin in one window and the flute in the next. Each window's slots are
+therefore re-ordered to agree best with the previous window over the half they
+share (:func:`align_slots`), so `source_1` stays one instrument.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +34,7 @@ from .device import get_device
 from .errors import DataError
 from .spectral import SpectralFrontEnd
 
-TARGET_RMS = 0.05  # windows are scaled to about the loudness of training mixtures, then scaled back
+TRAIN_RMS = 0.146  # median RMS of the course's training mixtures (measured), for checkpoints that do not store it
 
 
 def _windows(wave: np.ndarray, size: int) -> tuple[np.ndarray, int]:
@@ -36,16 +46,37 @@ def _windows(wave: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     return padded[idx], hop
 
 
+def align_slots(est: np.ndarray, hop: int) -> np.ndarray:
+    """Re-order each window's output slots to match the previous window: (W, N, size) → (W, N, size).
+
+    Window w and w−1 share `hop` samples (w's first half is w−1's second half);
+    the permutation of w's slots with the largest summed correlation there is kept.
+    """
+    out = est.copy()
+    n = est.shape[1]
+    perms = [list(p) for p in itertools.permutations(range(n))]
+    for w in range(1, len(out)):
+        prev, cur = out[w - 1][:, hop:2 * hop], out[w][:, :hop]  # (N, hop) each: the shared half
+        prev_norm = prev / (np.linalg.norm(prev, axis=1, keepdims=True) + 1e-8)
+        cur_norm = cur / (np.linalg.norm(cur, axis=1, keepdims=True) + 1e-8)
+        corr = prev_norm @ cur_norm.T  # (N, N): corr[i, j] = slot i of w−1 against slot j of w
+        best = max(perms, key=lambda p: sum(corr[i, p[i]] for i in range(n)))
+        out[w] = out[w][best]
+    return out
+
+
 @torch.no_grad()
 def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_names: list[str],
                   classes: Sequence[str] | str = "auto", device: torch.device | str = "cpu",
-                  batch_size: int = 8) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+                  batch_size: int = 8, target_rms: float = TRAIN_RMS
+                  ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Separate a mono wave at the model's rate.
 
     Args:
         wave: (L,) mono at audio_cfg.sample_rate.
         classes: a list of class names, or "auto" to keep the classes whose
             presence probability (averaged over windows) exceeds 0.5 (at least the top one).
+        target_rms: the level each window is scaled to (the training mixtures' median RMS).
 
     Returns:
         ({name: (L,) estimate}, {class: mean presence probability})
@@ -57,7 +88,7 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     size = audio_cfg.n_samples
     frames, hop = _windows(wave, size)                                    # (W, size)
     rms = np.sqrt(np.mean(frames**2, axis=1, keepdims=True)) + 1e-8
-    gain = np.minimum(TARGET_RMS / rms, 100.0)                            # (W, 1): quiet windows are not blown up
+    gain = np.minimum(target_rms / rms, 100.0)                            # (W, 1): quiet windows are not blown up
     x = torch.from_numpy((frames * gain).astype(np.float32)).to(device)
     conditioned = getattr(model, "class_conditioned", False)
     outs, presence = [], []
@@ -88,6 +119,8 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
             logits = select_masks(logits, sel)
         est_windows.append(frontend.apply_masks(torch.sigmoid(logits), stft))  # (b, N, size)
     est = torch.cat(est_windows).cpu().numpy() / gain[:, :, None]          # (W, N, size), undo the gain
+    if not conditioned and est.shape[1] > 1:
+        est = align_slots(est, hop)                                        # keep each slot one instrument
     win = np.sin(np.pi * np.arange(size) / size) ** 2                     # periodic Hann: shifted by hop, sums to 1
     total = np.zeros((est.shape[1], hop * (len(est) + 1) + size))
     for w in range(len(est)):
@@ -95,6 +128,17 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     total = total[:, hop: hop + len(wave)]                                # drop the padding
     pres = {class_names[i]: float(p) for i, p in enumerate(presence_mean.tolist())} if presence_mean is not None else {}
     return {n: total[k].astype(np.float32) for k, n in enumerate(names)}, pres
+
+
+def train_level(state: dict) -> float:
+    """The median training-mixture RMS a checkpoint recorded, else :data:`TRAIN_RMS`."""
+    import json
+
+    try:
+        level = json.loads(state.get("extra", "{}")).get("train_mix_rms")
+    except (TypeError, ValueError):
+        level = None
+    return float(level) if level else TRAIN_RMS
 
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
@@ -105,10 +149,12 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     atomically, so a bad input leaves no partial output.
     """
     dev = get_device(device)
-    model, cfg, class_names, _, _ = load_checkpoint(checkpoint, device=dev)
+    model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
     wave_native, sr_in = load_audio(in_path, sample_rate=None, mono=True)
     wave = resample(wave_native, sr_in, cfg.audio.sample_rate)
-    estimates, presence = separate_wave(model, wave, cfg.audio, class_names, classes, device=dev)
+    target_rms = train_level(state)
+    estimates, presence = separate_wave(model, wave, cfg.audio, class_names, classes, device=dev,
+                                        target_rms=target_rms)
     out = Path(out_dir)
     stem = Path(in_path).stem
     rendered = {name: resample(est, cfg.audio.sample_rate, sr_in)[: len(wave_native)] for name, est in estimates.items()}

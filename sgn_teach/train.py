@@ -5,9 +5,15 @@ Mix-and-separate: step s trains on mixtures s·B … s·B+B−1 of a seeded
 (seed, step) — that, with the saved optimiser and RNG state, is what makes
 ``resume=True`` continue an interrupted run to the *same* weights.
 
-The step runs on the device: the host only cuts the ÷N source crops; their sum (the mixing), the STFT,
-warp, targets, forward, loss and backward all happen on `device`, with mixed
-precision (bf16 autocast) on CUDA when ``cfg.train.amp`` is set.
+The step runs on the device: the host only cuts the source crops (and draws
+their augmentation); the augmentation itself, the ÷N sum (the mixing), the STFT,
+warp, targets, forward, loss and backward all happen on `device`. Precision
+(``cfg.train.precision``): "auto" uses bf16 autocast where the hardware computes
+bf16 natively (CUDA compute capability ≥ 8, CPUs with AMX / AVX512-BF16) and
+float32 elsewhere — on a CPU without those units bf16 is emulated and slower.
+
+The learning rate is a function of the step alone (`TrainConfig.lr_at`: constant,
+or linear warm-up then cosine decay), set before every optimiser step.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from tqdm.auto import tqdm
 from .atomic import write_json
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
-from .data import MixDataset, SoloLibrary, mix_features
-from .device import get_device, seed_everything
+from .data import MixDataset, SoloLibrary, finish_batch, mix_features
+from .device import get_device, resolve_precision, seed_everything
 from .errors import CheckpointError, DataError
 from .losses import sgn_loss
 from .models import build_model
@@ -57,29 +63,42 @@ def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer
         return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
     if t.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=t.lr)
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', not {t.optimizer!r}")
+    if t.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', not {t.optimizer!r}")
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, library: SoloLibrary, cfg: Config, device: torch.device) -> float:
-    """Mean SDR (dB) of the model on `cfg.train.val_mixtures` fixed validation mixtures."""
+def validate(model: torch.nn.Module, library: SoloLibrary, cfg: Config, device: torch.device) -> dict[str, float]:
+    """Scores on `cfg.train.val_mixtures` fixed validation mixtures (seed 12345).
+
+    Returns {"sdr", "si_sdr"} (mean dB) and, for models that have them, the
+    presence head's and the class tokens' precision / recall / F1 (keys
+    `presence_precision`, …, `token_f1`) — the curves of the paper's Figure 4.
+    """
     from .evaluate import evaluate
 
-    was_training = model.training
-    model.eval()
     report = evaluate({"model": model}, library, cfg.audio, n_sources=cfg.train.n_sources,
                       n_mixtures=cfg.train.val_mixtures, seed=12345, rows=(), device=device, progress=False)
-    model.train(was_training)
-    return report["rows"]["model"]["sdr"]
+    row = report["rows"]["model"]
+    out = {"sdr": row["sdr"], "si_sdr": row["si_sdr"]}
+    for head in ("presence", "token"):
+        stats = report.get(head, {}).get("model")
+        if stats:
+            out.update({f"{head}_{k}": round(v, 4) for k, v in stats.items()})
+    return out
 
 
 def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike, device: str = "auto",
-          resume: bool = False, progress: bool = True, validate_during: bool = True) -> dict[str, Any]:
+          resume: bool = False, progress: bool = True, validate_during: bool = True,
+          soundfonts: list[str] | None = None) -> dict[str, Any]:
     """Train a model; checkpoints and history go to `out_dir`.
 
     Args:
         cfg: the full config (see :func:`sgn_teach.config.get_preset`).
         data_root: a solo-clip library (its `train` split is mixed; `val` is validated on).
+        soundfonts: train (and validate) on the clips of these SoundFonts only — e.g. two
+            of three, to test on the third (leave-one-SoundFont-out).
         out_dir: run folder: checkpoint.pt (latest, resumable), model.pt (final weights),
             history.json and curves.png.
         resume: continue from out_dir/checkpoint.pt if it exists.
@@ -89,7 +108,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     """
     out = Path(out_dir)
     dev = get_device(device)
-    lib = SoloLibrary(data_root, split="train")  # checked before anything is written
+    lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)  # checked before anything is written
     if len(lib.classes) != cfg.model.n_classes:
         cfg.model.n_classes = len(lib.classes)
     if cfg.model.variant == "sop":
@@ -98,7 +117,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         raise DataError(f"{data_root}: the train split has clips of {len(lib.by_class)} classes; "
                         f"mixing N={cfg.train.n_sources} distinct classes needs at least that many")
     try:
-        val_lib = SoloLibrary(data_root, split="val", classes=lib.classes) if validate_during else None
+        val_lib = SoloLibrary(data_root, split="val", classes=lib.classes, soundfonts=soundfonts) \
+            if validate_during else None
     except DataError:
         val_lib = None  # a library too small to have a validation split: skip validation, say so in history
 
@@ -106,8 +126,10 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     seed_everything(cfg.train.seed)
     model = build_model(cfg.model, cfg.audio).to(dev)
     opt = make_optimizer(model, cfg)
+    precision = resolve_precision(cfg.train.precision, dev)
     history: dict[str, Any] = {"train": [], "val": [], "config": cfg.to_dict(), "classes": lib.classes,
-                               "device": str(dev), "validation": val_lib is not None}
+                               "device": str(dev), "precision": precision, "validation": val_lib is not None,
+                               "data": {"root": str(data_root), "soundfonts": lib.soundfonts, "train_clips": len(lib)}}
     start_step, elapsed = 0, 0.0
     ckpt_path = out / CKPT_NAME
     if resume and ckpt_path.exists():
@@ -125,13 +147,14 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             print(f"resuming {ckpt_path} at step {start_step}/{cfg.train.steps}")
 
     t = cfg.train
-    ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed)
+    ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
+                    augment=cfg.augment, defer_augment=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
                                          num_workers=t.num_workers, drop_last=True,
                                          persistent_workers=t.num_workers > 0)
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
-    # bf16 autocast only where the GPU computes in bf16 natively (compute capability ≥ 8: A100, H100, RTX 30xx…)
-    use_amp = t.amp and dev.type == "cuda" and torch.cuda.get_device_capability(dev)[0] >= 8
+    use_amp = precision == "bf16"
+    loss_weights = (t.w_rec, t.w_ce, t.w_presence)
 
     def save(step: int) -> None:
         extra = {"history": history, "seconds": elapsed}
@@ -149,15 +172,17 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     try:
         tick = time.time()
         for batch in loader:
-            sources = batch["sources"].to(dev, non_blocking=True)  # (B, N, L) crops, already ÷N
-            mixture = sources.sum(1)                                 # (B, L): the mixing itself happens on the device
             class_idx = batch["class_idx"].to(dev, non_blocking=True)
             labels = batch["labels"].to(dev, non_blocking=True)
             with torch.no_grad():
+                sources, mixture = finish_batch(batch, ds, dev)  # (B, N, L) ÷N, augmented on the device; (B, L)
                 feats = mix_features(mixture, sources, frontend, mask=t.mask)
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                outputs = model(feats["log_mag"])
-            loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels, cfg.model.variant)
+                outputs = model(feats["log_mag"], classes=class_idx)  # only the N wanted masks are computed
+            loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels, cfg.model.variant,
+                                   weights=loss_weights)
+            for group in opt.param_groups:
+                group["lr"] = t.lr_at(step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -168,13 +193,15 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             if not math.isfinite(loss.item()):
                 raise RuntimeError(f"loss became {loss.item()} at step {step}: lower the learning rate")
             rec = {k: round(float(v), 5) for k, v in parts.items()}
-            history["train"].append({"step": step, **rec, "seconds": round(elapsed, 2)})
+            history["train"].append({"step": step, **rec, "lr": round(t.lr_at(step - 1), 7),
+                                     "mix_rms": round(float(mixture.pow(2).mean(-1).sqrt().median()), 4),
+                                     "seconds": round(elapsed, 2)})
             bar.set_postfix({k: f"{v:.3f}" for k, v in rec.items()})
             bar.update(1)
             if val_lib is not None and (step % t.val_every == 0 or step == t.steps):
-                sdr = validate(model, val_lib, cfg, dev)
-                history["val"].append({"step": step, "sdr": round(sdr, 3)})
-                bar.write(f"step {step}: validation SDR {sdr:.2f} dB")
+                scores = validate(model, val_lib, cfg, dev)
+                history["val"].append({"step": step, **{k: round(v, 3) for k, v in scores.items()}})
+                bar.write(f"step {step}: validation SDR {scores['sdr']:.2f} dB")
             if step % t.ckpt_every == 0 or step == t.steps:
                 save(step)
             tick = time.time()  # validation and saving are not training time
@@ -188,8 +215,11 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     history["interrupted"] = interrupted
     history["seconds"] = round(elapsed, 2)
     if not interrupted:
+        rms = sorted(r["mix_rms"] for r in history["train"] if "mix_rms" in r)
         save_checkpoint(out / MODEL_NAME, model, cfg, lib.classes, step,
-                        extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root)})
+                        extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root),
+                               "precision": precision, "train_mix_rms": rms[len(rms) // 2] if rms else None,
+                               "history": history})
         write_json(out / "history.json", history)
         try:
             from .viz import plot_history

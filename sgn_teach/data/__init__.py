@@ -6,6 +6,7 @@ synth.py     a procedural NumPy synthesizer (no system packages; fast; tests)
 render.py    FluidSynth + a General MIDI SoundFont (the default course data)
 library.py   reading ROOT/<class>/<clip>.wav with stable train/val/test splits
 mixing.py    MixDataset: N solo clips of distinct classes → a mixture and its targets
+augment.py   seeded source augmentation for training (gain, pitch, EQ/tilt, reverb)
 """
 
 import importlib
@@ -14,11 +15,12 @@ import importlib
 # data scripts start without importing torch (≈6 s on a busy 2-core machine)
 _EXPORTS = {
     "classes": ["MUSIC11", "MUSIC11_NAMES", "InstrumentClass", "check_classes", "class_index", "get_class"],
-    "library": ["SPLITS", "Clip", "SoloLibrary", "split_of"],
-    "mixing": ["MixDataset", "mix_batch", "mix_features"],
+    "library": ["SPLITS", "Clip", "SoloLibrary", "split_of", "stratified_splits"],
+    "mixing": ["MixDataset", "finish_batch", "mix_batch", "mix_features"],
+    "augment": ["apply_augmentation", "draw_params"],
     "phrases": ["Note", "clip_rng", "random_phrase"],
-    "render": ["RENDER_NOTE", "SoundFontRenderer", "find_soundfont", "fluidsynth_available", "fluidsynth_problem",
-               "render_library"],
+    "render": ["COURSE_SOUNDFONTS", "RENDER_NOTE", "SoundFontRenderer", "find_course_soundfonts", "find_soundfont",
+               "fluidsynth_available", "fluidsynth_problem", "render_library", "resolve_soundfonts"],
     "synth": ["synth_clip", "synth_library", "synth_phrase"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}

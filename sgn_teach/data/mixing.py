@@ -18,10 +18,11 @@ import torch
 from torch.utils.data import Dataset
 
 from ..audio import fit_length
-from ..config import AudioConfig
+from ..config import AudioConfig, AugmentConfig
 from ..errors import DataError
 from ..losses import mask_target, sop_weight
 from ..spectral import SpectralFrontEnd
+from .augment import apply_augmentation, draw_params, read_length
 from .library import SoloLibrary
 
 CROP_TRIES = 8            # offsets tried per source ...
@@ -72,13 +73,21 @@ class MixDataset(Dataset):
         seed: mixture i is drawn from ``np.random.default_rng([seed, i])``.
         spectra: also return the spectral fields of :func:`mix_features` (batch axis removed).
         mask: "binary" or "ratio": which target is `target`.
+        augment: source augmentation (:mod:`sgn_teach.data.augment`) for training; None or
+            disabled: plain crops (evaluation). Its draws come from a second generator,
+            ``default_rng([seed, i, 1])``, so the clips and crops of mixture i stay the
+            same with or without it (up to the longer crop a pitch shift reads).
+        defer_augment: with `augment`, return the raw crops (`raw` (N, L_raw)) and the
+            draws (`aug`, a dict of tensors) instead of finished sources, so that the
+            training loop runs :func:`finish_batch` on the device for a whole batch.
 
     Item i is a dict: `mixture` (L,) float32, `sources` (N, L) (each already ÷ N),
     `class_idx` (N,) long, `labels` (C,) float multi-hot of the classes present.
     """
 
     def __init__(self, library: SoloLibrary, audio_cfg: AudioConfig, n_sources: int = 2, n_mixtures: int = 1000,
-                 seed: int = 0, spectra: bool = False, mask: str = "binary") -> None:
+                 seed: int = 0, spectra: bool = False, mask: str = "binary",
+                 augment: AugmentConfig | None = None, defer_augment: bool = False) -> None:
         if mask not in ("binary", "ratio"):
             raise ValueError(f"mask must be 'binary' or 'ratio', not {mask!r}")
         if n_sources < 1 or n_mixtures < 1:
@@ -90,6 +99,8 @@ class MixDataset(Dataset):
         self.seed = seed
         self.spectra = spectra
         self.mask = mask
+        self.augment = augment if augment is not None and augment.enabled else None
+        self.defer_augment = defer_augment and self.augment is not None
         self.n_classes = len(library.classes)
         self.available = library.classes_with_clips    # class indices that have clips in this split
         if len(self.available) < n_sources:
@@ -101,9 +112,9 @@ class MixDataset(Dataset):
     def __len__(self) -> int:
         return self.n_mixtures
 
-    def _crop(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A crop of n_samples (zero-padded if the clip is shorter) that is not near-silent: (L,)."""
-        n = self.audio_cfg.n_samples
+    def _crop(self, wave: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+        """A crop of n samples (default n_samples; zero-padded if the clip is shorter) that is not near-silent."""
+        n = n or self.audio_cfg.n_samples
         if len(wave) <= n:
             return fit_length(wave, n)
         floor = MIN_CROP_RMS_RATIO * _rms(wave)
@@ -119,29 +130,68 @@ class MixDataset(Dataset):
         return best  # every try was quiet: keep the loudest
 
     def draw(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """The class indices (N,) and source crops (N, L) of mixture i, before division by N."""
+        """The class indices (N,) and plain source crops (N, L) of mixture i, before division by N."""
+        class_idx, crops, _ = self._draw(i)
+        return class_idx, crops
+
+    def _draw(self, i: int) -> tuple[np.ndarray, np.ndarray, list[dict[str, np.ndarray]] | None]:
+        """Classes (N,), crops (N, L) — or (N, L_raw) raw crops with augmentation — and the augmentation draws."""
         rng = np.random.default_rng([self.seed, i])
+        n, sr = self.audio_cfg.n_samples, self.audio_cfg.sample_rate
         class_idx = rng.choice(self.available, size=self.n_sources, replace=False)
-        crops = []
+        aug_rng = np.random.default_rng([self.seed, i, 1]) if self.augment is not None else None
+        crops, params = [], []
         for c in class_idx:
             clips = self.library.by_class[int(c)]
             clip = clips[int(rng.integers(len(clips)))]
-            crops.append(self._crop(self.library.load(clip, self.audio_cfg.sample_rate), rng))
-        return class_idx.astype(np.int64), np.stack(crops)   # (N,), (N, L)
+            wave = self.library.load(clip, sr)
+            if aug_rng is None:
+                crops.append(self._crop(wave, rng))
+                continue
+            p = draw_params(aug_rng, self.augment, sr)
+            need = int(np.ceil(n * float(p["speed"]))) + 1  # a faster read needs a longer crop
+            crops.append(fit_length(self._crop(wave, rng, need), read_length(n, self.augment)))
+            params.append(p)
+        return class_idx.astype(np.int64), np.stack(crops), (params or None)   # (N,), (N, L or L_raw)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         if not 0 <= i < self.n_mixtures:
             raise IndexError(f"mixture {i} out of range 0..{self.n_mixtures - 1}")
-        class_idx, crops = self.draw(i)
-        sources = torch.from_numpy(crops.astype(np.float32) / self.n_sources)   # (N, L), each ÷ N
+        class_idx, crops, params = self._draw(i)
         labels = torch.zeros(self.n_classes)
         labels[torch.from_numpy(class_idx)] = 1.0
-        item = {"mixture": sources.sum(dim=0), "sources": sources,
-                "class_idx": torch.from_numpy(class_idx), "labels": labels}
+        item: dict = {"class_idx": torch.from_numpy(class_idx), "labels": labels}
+        if params is not None:
+            aug = {k: torch.from_numpy(np.stack([p[k] for p in params])) for k in params[0]}  # N draws → (N, …)
+            raw = torch.from_numpy(crops.astype(np.float32))
+            if self.defer_augment:
+                item.update(raw=raw, aug=aug)
+                return item
+            crops = self.finish(raw, aug).numpy()
+        sources = torch.from_numpy(crops.astype(np.float32) / self.n_sources)   # (N, L), each ÷ N
+        item.update(mixture=sources.sum(dim=0), sources=sources)
         if self.spectra:
             feats = mix_features(item["mixture"][None], sources[None], self.frontend, self.mask)  # add B = 1
             item.update({k: v[0] for k, v in feats.items()})  # and remove it again
         return item
+
+    def finish(self, raw: torch.Tensor, aug: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Augmented sources, not yet ÷N: raw crops (..., N, L_raw) + draws (..., N, …) → (..., N, L)."""
+        return apply_augmentation(raw, aug, self.augment, self.audio_cfg.n_samples, self.audio_cfg.sample_rate)
+
+
+def finish_batch(batch: dict, dataset: MixDataset, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sources (B, N, L) (÷N) and their mixture (B, L) on `device`, for a collated batch of `dataset`.
+
+    With deferred augmentation the augmentation of the whole batch runs here, on
+    the device; otherwise the sources are moved there as they are.
+    """
+    if "raw" in batch:
+        aug = {k: v.to(device, non_blocking=True) for k, v in batch["aug"].items()}
+        sources = dataset.finish(batch["raw"].to(device, non_blocking=True), aug) / dataset.n_sources
+    else:
+        sources = batch["sources"].to(device, non_blocking=True)
+    return sources, sources.sum(1)  # the mixing itself: (B, N, L) → (B, L)
 
 
 def mix_batch(library: SoloLibrary, audio_cfg: AudioConfig, indices: range | list[int], n_sources: int = 2,

@@ -165,11 +165,16 @@ def random_phrase(cls: InstrumentClass | str, rng: np.random.Generator, duration
     return sorted(notes, key=lambda nt: (nt.start, nt.pitch))
 
 
-def clip_rng(seed: int, name: str, k: int) -> np.random.Generator:
+def clip_rng(seed: int, name: str, k: int, stream: str | None = None) -> np.random.Generator:
     """The generator of clip k of class `name` in a library built with `seed`.
 
     Seeded by (seed, MUSIC-11 index, k), so clip k is the same whichever other
     classes or how many clips are built, and the synthesizer and the SoundFont
-    renderer draw the same phrase from it.
+    renderer draw the same phrase from it. A `stream` name (e.g. a SoundFont's
+    key in a multi-SoundFont library) gives an independent phrase per stream, so
+    that no phrase is heard in two SoundFonts.
     """
-    return np.random.default_rng([int(seed), class_index(name), int(k)])
+    if stream is None:
+        return np.random.default_rng([int(seed), class_index(name), int(k)])
+    stream_id = int.from_bytes(stream.encode("utf-8")[:8].ljust(8, b"\0"), "little")  # a stable number per name
+    return np.random.default_rng([int(seed), class_index(name), int(k), stream_id])

@@ -266,22 +266,99 @@ class SoundFontRenderer:
         return wave * np.float32(PEAK / peak)
 
 
+COURSE_SOUNDFONTS: dict[str, tuple[str, str, str]] = {
+    # key: (file name, Debian/Ubuntu package, what it is)
+    "fluidr3": ("FluidR3_GM.sf2", "fluid-soundfont-gm", "FluidR3 GM by Frank Wen (141 MB, sampled instruments)"),
+    "timgm6mb": ("TimGM6mb.sf2", "timgm6mb-soundfont", "TimGM6mb by Tim Brechbill (6 MB, compact samples)"),
+    "csound": ("sf_GMbank.sf2", "csound-soundfont", "the csound General MIDI bank sf_GMbank (4 MB)"),
+}
+"""The three General MIDI SoundFonts the course renders every instrument from: three timbres per class."""
+
+COURSE_INSTALL = "apt-get install fluidsynth " + " ".join(pkg for _, pkg, _ in COURSE_SOUNDFONTS.values())
+
+
+def find_course_soundfonts() -> dict[str, Path]:
+    """The course SoundFonts installed here: {key: path}, in the order of :data:`COURSE_SOUNDFONTS`."""
+    found = {}
+    for key, (fname, _, _) in COURSE_SOUNDFONTS.items():
+        for d in SOUNDFONT_DIRS:
+            if (Path(d) / fname).is_file():
+                found[key] = Path(d) / fname
+                break
+    return found
+
+
+def resolve_soundfonts(given: list[str] | tuple[str, ...] | None) -> dict[str, Path]:
+    """SoundFonts to render from: {key: path}.
+
+    `given` holds course keys (fluidr3, timgm6mb, csound) or .sf2 paths (their key
+    is the lower-cased file stem). None: every course SoundFont installed here, or
+    ($SGN_SOUNDFONT / any GM .sf2) when none of them is. DataError when nothing is found.
+    """
+    if not given:
+        found = find_course_soundfonts()
+        if found:
+            return found
+        path = find_soundfont(None)
+        return {path.stem.lower(): path}
+    out: dict[str, Path] = {}
+    installed = find_course_soundfonts()
+    for item in given:
+        if item in COURSE_SOUNDFONTS:
+            if item not in installed:
+                fname, pkg, _ = COURSE_SOUNDFONTS[item]
+                raise DataError(f"SoundFont {item!r} ({fname}) is not installed: apt-get install {pkg}")
+            out[item] = installed[item]
+        else:
+            path = find_soundfont(item)
+            out[path.stem.lower()] = path
+    return out
+
+
 def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | None = None,
                    clips_per_class: int = 20, seed: int = 0, duration: float = 6.0, sample_rate: int = 11025,
-                   classes: tuple[str, ...] | list[str] = MUSIC11_NAMES, progress: bool = True) -> Path:
-    """Write a solo-clip library rendered from a SoundFont: OUT/<class>/<class>_<k:04d>.wav.
+                   classes: tuple[str, ...] | list[str] = MUSIC11_NAMES, progress: bool = True,
+                   soundfonts: list[str] | tuple[str, ...] | None = None) -> Path:
+    """Write a solo-clip library rendered from one or several SoundFonts, with splits.csv.
 
-    Clip k of a class plays the same phrase as the synthesized library of the same
-    seed (:func:`clip_rng`) and is identical across runs. Files are written atomically.
-    Returns the library root.
+    One SoundFont (`soundfont` given, or `soundfonts` naming one): files are
+    OUT/<class>/<class>_<k:04d>.wav, and clip k plays the same phrase as the
+    synthesized library of the same seed (:func:`clip_rng`).
+
+    Several SoundFonts (`soundfonts` with more than one, or neither argument and
+    more than one course SoundFont installed): OUT/<class>/<class>_<key>_<k:04d>.wav,
+    `clips_per_class` per class *and* SoundFont, each SoundFont playing its own
+    phrases (so no phrase is heard in two timbres).
+
+    Either way OUT/splits.csv records each clip's split (stratified 80/10/10 per
+    class and SoundFont) and its `soundfont`. Files are written atomically and
+    are identical across runs. Returns the library root.
     """
     from tqdm.auto import tqdm
 
+    from ..atomic import atomic_path
+    from .library import stratified_splits
+
     names = check_classes(classes)
-    renderer = SoundFontRenderer(soundfont, sample_rate)
+    if clips_per_class < 1:
+        raise DataError(f"--clips-per-class must be at least 1, not {clips_per_class}")
+    fonts = {Path(soundfont).stem.lower(): find_soundfont(soundfont)} if soundfont is not None \
+        else resolve_soundfonts(soundfonts)
+    multi = len(fonts) > 1
     root = Path(out_dir)
-    jobs = [(name, k) for name in names for k in range(clips_per_class)]
-    for name, k in tqdm(jobs, desc="rendering", unit="clip", disable=not progress):
-        notes = random_phrase(name, clip_rng(seed, name, k), duration)
-        save_audio(root / name / f"{name}_{k:04d}.wav", renderer.render(name, notes, duration), sample_rate)
+    jobs = [(key, name, k) for key in fonts for name in names for k in range(clips_per_class)]
+    rels: dict[tuple[str, str], list[str]] = {}
+    renderers = {key: SoundFontRenderer(path, sample_rate) for key, path in fonts.items()}
+    for key, name, k in tqdm(jobs, desc=f"rendering ({', '.join(fonts)})", unit="clip", disable=not progress):
+        rng = clip_rng(seed, name, k, stream=key if multi else None)
+        notes = random_phrase(name, rng, duration)
+        rel = f"{name}/{name}_{key}_{k:04d}.wav" if multi else f"{name}/{name}_{k:04d}.wav"
+        save_audio(root / rel, renderers[key].render(name, notes, duration), sample_rate)
+        rels.setdefault((name, key), []).append(rel)
+    table = stratified_splits(rels)
+    with atomic_path(root / "splits.csv", ".csv") as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write("path,split,soundfont\n")
+        for (name, key), group in sorted(rels.items()):
+            for rel in group:
+                fh.write(f"{rel},{table[rel]},{key}\n")
     return root

@@ -2,7 +2,14 @@
 
     log_mag (B, 1, F, T) ─┬─ U-Net ───────────────────────────▶ U (B, D, F, T)
                           └─ patches ─ transformer ─ grouping ─▶ g (B, C, D)
-    mask_logits[b, i, f, t] = ⟨g_i, U(f, t)⟩ + bias            (B, C, F, T)
+    mask_logits[b, i, f, t] = ⟨g_i, U(f, t)⟩ / √D + bias       (B, C, F, T)
+
+The 1/√D keeps the logits near SoP's scale at initialisation (|g| ≈ √D would
+otherwise make them ~14× larger and slow the first few hundred steps), as in
+dot-product attention. U's last layer is a linear 3×3 convolution, so the inner
+product can be folded into it (:func:`light_reconstruction`): the same numbers,
+without ever materialising the D channels of U at full resolution — SGN's
+costliest layer on a CPU.
 
 One mask per *class*: to separate a violin and a flute, read the two channels
 of those classes (`select_masks`). The variants differ in where g_i comes from:
@@ -17,7 +24,10 @@ of those classes (`select_masks`). The variants differ in where g_i comes from:
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
@@ -35,8 +45,9 @@ class SGN(nn.Module):
         cfg: model sizes and `cfg.variant` (one of SGN_VARIANTS).
         grid: (F, T) of the warped spectrogram, for the patch count and shape checks.
 
-    forward(log_mag (B, 1, F, T)) → dict with
-        mask_logits     (B, C, F, T)
+    forward(log_mag (B, 1, F, T), classes (B, K) long or None) → dict with
+        mask_logits     (B, C, F, T), or (B, K, F, T) for the K classes asked for
+        mask_classes    (B, K) or None: which class each mask_logits channel is
         token_logits    (B, C, C) or None   class-constraint logits (`sct`, `sgn`)
         presence_logits (B, C)    or None   is class i present? (all but `baseline`)
         assign          (B, P, C) or None   grouping assignment A (`cag`, `sgn`)
@@ -79,7 +90,8 @@ class SGN(nn.Module):
             if uses_grouping:
                 self.grouping = CategoryAwareGrouping(D, assign=cfg.assign, tau=cfg.gumbel_tau)
             self.presence_head = PresenceHead(D)
-        self.mask_bias = nn.Parameter(torch.zeros(1))  # b in ⟨g_i, U(f, t)⟩ + b
+        self.mask_bias = nn.Parameter(torch.zeros(1))  # b in ⟨g_i, U(f, t)⟩ / √D + b
+        self.logit_scale = D**-0.5 if cfg.logit_scale else 1.0
 
     def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
         """The class branch: (B, 1, F, T) → g (B, C, D) and the optional outputs."""
@@ -102,14 +114,61 @@ class SGN(nn.Module):
         out["class_features"] = g
         return out
 
-    def forward(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
-        """log-magnitude (B, 1, F, T) → dict (see the class docstring)."""
+    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        """log-magnitude (B, 1, F, T) → dict (see the class docstring).
+
+        classes: (B, K) long — compute the masks of these classes only (training
+        asks for the N classes of each mixture); None — all C classes.
+        """
         out = self.class_features(log_mag)
-        U = self.unet(log_mag)  # (B, D, F, T): a D-vector per time-frequency bin
-        g = out["class_features"]
-        # light reconstruction (eq. 10): inner product over D for every class and bin
-        out["mask_logits"] = torch.einsum("bcd,bdft->bcft", g, U) + self.mask_bias  # (B, C, F, T)
+        g = out["class_features"]  # (B, C, D)
+        if classes is not None:
+            # (B, K) → (B, K, D) for gather: the class features of the wanted classes only
+            g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
+        if self.cfg.fused_reconstruction:
+            h = self.unet.last_hidden(log_mag)  # (B, 2·ngf, F, T): U before its last conv
+            logits = light_reconstruction(h, self.unet.last_conv, g * self.logit_scale)
+        else:
+            U = self.unet(log_mag)  # (B, D, F, T): a D-vector per time-frequency bin
+            # light reconstruction (eq. 10): inner product over D for every class and bin
+            logits = torch.einsum("bcd,bdft->bcft", g * self.logit_scale, U)
+        out["mask_logits"] = logits + self.mask_bias  # (B, K, F, T)
+        out["mask_classes"] = classes
         return out
+
+
+def light_reconstruction(h: torch.Tensor, conv: nn.Conv2d, g: torch.Tensor) -> torch.Tensor:
+    """⟨g_k, conv(h)(f, t)⟩ for every k and bin, without computing conv(h).
+
+    U = conv(h) = Σ_j W[:, j] ⋆ h_j + bias is linear, so for each class feature g_k
+        ⟨g_k, U(f, t)⟩ = Σ_j (Σ_d g_kd W[d, j]) ⋆ h_j (f, t) + ⟨g_k, bias⟩:
+    one small per-sample kernel per class instead of D output channels. The
+    3×3 correlation is written as 9 shifted copies of a per-bin projection, which
+    is much faster on a CPU than a grouped convolution with one group per sample.
+
+    Args:
+        h: (B, J, F, T) input of the last convolution.
+        conv: that convolution, weight (D, J, kh, kw), stride 1, 'same' padding.
+        g: (B, K, D) class features (already scaled).
+
+    Returns:
+        (B, K, F, T), equal to ``einsum("bkd,bdft->bkft", g, conv(h))``.
+    """
+    B, J, Fq, T = h.shape
+    K = g.shape[1]
+    kh, kw = conv.kernel_size
+    ph, pw = conv.padding
+    w = conv.weight.to(g.dtype)
+    kernels = torch.einsum("bkd,djyx->bkyxj", g, w)  # (B, K, kh, kw, J): a kernel per sample and class
+    # per-bin projections, one per kernel tap: (B, K·kh·kw, J) @ (B, J, F·T) → (B, K·kh·kw, F·T)
+    proj = torch.bmm(kernels.reshape(B, K * kh * kw, J), h.reshape(B, J, Fq * T).to(g.dtype))
+    proj = F.pad(proj.reshape(B, K * kh * kw, Fq, T), (pw, pw, ph, ph))  # back to a grid, zero-padded
+    proj = proj.reshape(B, K, kh, kw, Fq + 2 * ph, T + 2 * pw)  # split the taps out again
+    out = torch.einsum("bkd,d->bk", g, conv.bias.to(g.dtype))[:, :, None, None].expand(B, K, Fq, T)  # ⟨g_k, bias⟩
+    for y in range(kh):
+        for x in range(kw):
+            out = out + proj[:, :, y, x, y:y + Fq, x:x + T]  # tap (y, x) reads the bin shifted by (y−ph, x−pw)
+    return out
 
 
 def select_masks(mask_logits: torch.Tensor, class_idx: torch.Tensor) -> torch.Tensor:

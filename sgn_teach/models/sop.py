@@ -31,9 +31,11 @@ class SoPModel(nn.Module):
         self.cfg = cfg
         self.unet = UNet(in_channels=1, out_channels=cfg.n_sources, ngf=cfg.ngf, levels=cfg.unet_levels)
 
-    def forward(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
+    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        """(B, 1, F, T) → dict; `classes` is accepted for a common signature and ignored (SoP has no classes)."""
         return {
             "mask_logits": self.unet(log_mag),  # (B, N, F, T)
+            "mask_classes": None,
             "token_logits": None,
             "presence_logits": None,
             "assign": None,

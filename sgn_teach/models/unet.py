@@ -105,7 +105,21 @@ class UNet(nn.Module):
         """(B, in_channels, F, T) → (B, out_channels, F, T)."""
         return self._run(x, trace=None)
 
-    def _run(self, x: torch.Tensor, trace: list[tuple[str, tuple[int, ...]]] | None) -> torch.Tensor:
+    @property
+    def last_conv(self) -> nn.Conv2d:
+        """The outermost 3×3 convolution that produces the output channels (with a bias)."""
+        return self.up[0][2]
+
+    def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything but the last convolution: (B, in_channels, F, T) → h (B, 2·ngf, F, T).
+
+        ``forward(x) == last_conv(last_hidden(x))``. SGN uses it to fold its class
+        features into that last, linear layer (see :func:`sgn_teach.models.sgn.light_reconstruction`).
+        """
+        return self._run(x, trace=None, stop_before_last_conv=True)
+
+    def _run(self, x: torch.Tensor, trace: list[tuple[str, tuple[int, ...]]] | None,
+             stop_before_last_conv: bool = False) -> torch.Tensor:
         self.check_grid(x.shape[-2], x.shape[-1])
 
         def log(name: str, t: torch.Tensor) -> None:
@@ -126,6 +140,8 @@ class UNet(nn.Module):
                 # resolution along channels, (B, w, f, t) + (B, w, f, t) → (B, 2w, f, t)
                 h = torch.cat([skips[k], h], dim=1)
                 log(f"skip_{k}", h)
+            if k == 0 and stop_before_last_conv:
+                return self.up[0][1](self.up[0][0](h))  # ReLU → Upsample: the input of the last 3×3 conv
             h = self.up[k](h)
             log(f"up_{k}", h)
         return h
