@@ -174,10 +174,12 @@ class Config:
         train = dict(d.get("train", {}))
         if "amp" in train and "precision" not in train:  # checkpoints before --precision
             train["precision"] = "auto" if train["amp"] else "fp32"
+        model = dict(d.get("model", {}))
+        model.setdefault("logit_scale", False)  # checkpoints before the 1/√D scale computed ⟨g, U⟩ unscaled
         return cls(
             preset=d.get("preset", "custom"),
             audio=build(AudioConfig, d.get("audio")),
-            model=build(ModelConfig, d.get("model")),
+            model=build(ModelConfig, model),
             train=build(TrainConfig, train),
             augment=build(AugmentConfig, d.get("augment")),
         )
