@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .atomic import write_json
-from .config import MODEL_VARIANTS, PRESETS
+from .config import MODEL_KINDS, PRESETS
 from .errors import SGNError
 
 
@@ -47,6 +47,10 @@ def cmd_train(args) -> None:
         if getattr(args, key) is not None:
             overrides[field] = getattr(args, key)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
+    if args.model == "text":
+        from .weak.cli import apply_weak_args
+
+        apply_weak_args(cfg, args)
     if args.no_augment:
         cfg.augment.enabled = False
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
@@ -96,6 +100,10 @@ def cmd_separate(args) -> None:
     from .separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
+    if args.prompt is not None:
+        from .weak.cli import prompt_classes
+
+        classes = prompt_classes(args.prompt, args.checkpoint)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device)
     for p in written:
         print(p)
@@ -136,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", required=True)
     t.add_argument("--out", required=True)
-    t.add_argument("--model", default="sgn", choices=MODEL_VARIANTS)
+    t.add_argument("--model", default="sgn", choices=MODEL_KINDS)
     t.add_argument("--preset", default="small", choices=PRESETS)
     t.add_argument("--steps", type=int)
     t.add_argument("--batch-size", type=int)
@@ -162,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    from .weak.cli import add_weak_args
+
+    add_weak_args(t)
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
     t.set_defaults(func=cmd_train)
@@ -191,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--classes", default="auto", help="comma-separated class names, or 'auto'")
+    s.add_argument("--prompt", default=None,
+                   help='words naming the instruments to separate, e.g. "violin" or "the cello and the flute"')
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_separate)
     return p

@@ -104,7 +104,8 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
         idx = None
     elif classes == "auto":
         if presence_mean is None:
-            raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
+            raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes "
+                            "(--classes a,b, or --prompt \"...\" for a text-conditioned model)")
         chosen = [i for i, p in enumerate(presence_mean.tolist()) if p > 0.5] or [int(presence_mean.argmax())]
         names, idx = [class_names[i] for i in chosen], chosen
     else:

@@ -106,6 +106,11 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     Returns:
         The history: {"train": [{step, rec, ce, presence, total, seconds}], "val": [{step, sdr}], ...}.
     """
+    if cfg.model.variant == "text":  # the text-conditioned separator trains from captions (notebook 08)
+        from .weak.train import train_text
+
+        return train_text(cfg, data_root, out_dir, device=device, resume=resume, progress=progress,
+                          validate_during=validate_during, soundfonts=soundfonts)
     out = Path(out_dir)
     dev = get_device(device)
     lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)  # checked before anything is written

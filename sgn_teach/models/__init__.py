@@ -1,7 +1,8 @@
 """The networks: SoP's U-Net, the SoP baseline, class tokens, grouping, SGN.
 
 `build_model(model_cfg, audio_cfg)` is the one constructor the rest of the
-package uses; it picks `SoPModel` for variant "sop" and `SGN` otherwise.
+package uses; it picks `SoPModel` for variant "sop", `TextConditionedSeparator`
+for "text" (notebook 08) and `SGN` otherwise.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from ..config import AudioConfig, ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel
+from .text_separator import TextConditionedSeparator
 from .tokens import ClassTokenTransformer, PatchEmbedding
 from .unet import UNet, unet_widths
 
 __all__ = [
     "UNet", "unet_widths", "SoPModel", "PatchEmbedding", "ClassTokenTransformer",
     "CategoryAwareGrouping", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
-    "select_masks", "predicted_classes", "build_model", "count_parameters",
+    "select_masks", "predicted_classes", "build_model", "count_parameters", "TextConditionedSeparator",
 ]
 
 
@@ -28,6 +30,8 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig) -> nn.Module:
         model = SoPModel(model_cfg)
         model.unet.check_grid(audio_cfg.n_freq_warped, audio_cfg.n_frames)
         return model
+    if model_cfg.variant == "text":
+        return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 
