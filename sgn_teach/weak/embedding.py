@@ -120,7 +120,7 @@ def similarity_matrix(model, library: SoloLibrary, crops_per_class: int = 4, see
 
 
 def train_audio_text(data_root: str | os.PathLike, out: str | os.PathLike, soundfonts: list[str] | None = ("csound",),
-                     steps: int = 1500, batch_size: int = 32, lr: float = 2e-3, seed: int = 0, dim: int = 64,
+                     steps: int = 800, batch_size: int = 32, lr: float = 2e-3, seed: int = 0, dim: int = 64,
                      device: str = "auto", progress: bool = True, audio_cfg: AudioConfig | None = None,
                      augment: AugmentConfig | None = EMBED_AUGMENT) -> dict[str, Any]:
     """Train the course embedding on the `train` clips of `soundfonts`; write the checkpoint to `out`.
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--soundfonts", default="csound", help="comma-separated SoundFonts to train on")
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=800)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
