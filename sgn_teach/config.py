@@ -93,6 +93,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     n_sources: int = 2            # N in mix-and-separate
+    n_sources_mix: tuple[int, ...] = ()  # e.g. (2, 3): N drawn per step from these (class-conditioned models only)
     mask: str = "binary"          # "binary" | "ratio" target
     precision: str = "auto"       # "auto" (bf16 where the hardware has it) | "fp32" | "bf16"
     schedule: str = "constant"    # "constant" | "cosine" (linear warm-up, then cosine decay)

@@ -33,6 +33,7 @@ from .atomic import write_json
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
 from .data import MixDataset, SoloLibrary, finish_batch, mix_features
+from .data.mixing import VariableCountMixDataset
 from .device import get_device, resolve_precision, seed_everything
 from .errors import CheckpointError, DataError
 from .losses import sgn_loss
@@ -113,7 +114,10 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         cfg.model.n_classes = len(lib.classes)
     if cfg.model.variant == "sop":
         cfg.model.n_sources = cfg.train.n_sources
-    if len(lib.by_class) < cfg.train.n_sources:
+    if cfg.train.n_sources_mix and cfg.model.variant == "sop":
+        raise DataError("a mix of source counts (n_sources_mix) needs a class-conditioned model: "
+                        "SoP has a fixed number of output slots")
+    if len(lib.by_class) < max(cfg.train.n_sources, *cfg.train.n_sources_mix):
         raise DataError(f"{data_root}: the train split has clips of {len(lib.by_class)} classes; "
                         f"mixing N={cfg.train.n_sources} distinct classes needs at least that many")
     try:
@@ -147,8 +151,12 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             print(f"resuming {ckpt_path} at step {start_step}/{cfg.train.steps}")
 
     t = cfg.train
-    ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
-                    augment=cfg.augment, defer_augment=True)
+    if t.n_sources_mix:
+        ds = VariableCountMixDataset(lib, cfg.audio, t.n_sources_mix, t.batch_size, t.steps * t.batch_size,
+                                     seed=t.seed, augment=cfg.augment, defer_augment=True)
+    else:
+        ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
+                        augment=cfg.augment, defer_augment=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
                                          num_workers=t.num_workers, drop_last=True,
                                          persistent_workers=t.num_workers > 0)
