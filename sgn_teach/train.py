@@ -117,7 +117,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     if cfg.train.n_sources_mix and cfg.model.variant == "sop":
         raise DataError("a mix of source counts (n_sources_mix) needs a class-conditioned model: "
                         "SoP has a fixed number of output slots")
-    if len(lib.by_class) < max(cfg.train.n_sources, *cfg.train.n_sources_mix):
+    if len(lib.by_class) < max((cfg.train.n_sources, *cfg.train.n_sources_mix)):
         raise DataError(f"{data_root}: the train split has clips of {len(lib.by_class)} classes; "
                         f"mixing N={cfg.train.n_sources} distinct classes needs at least that many")
     try:
