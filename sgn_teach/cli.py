@@ -101,6 +101,20 @@ def cmd_separate(args) -> None:
         print(p)
 
 
+def cmd_ablate(args) -> None:
+    from .ablate import format_tables, run_ablations
+
+    results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
+                            groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device)
+    print(format_tables(results))
+    if args.figures:
+        from .ablation_plots import save_ablation_figures
+
+        for path in save_ablation_figures(results, args.out):
+            print(f"wrote {path}")
+    print(f"results in {args.out}/ablations.json")
+
+
 def cmd_demo(args) -> None:
     from .demo import run_demo
 
@@ -185,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", default=None)
     e.add_argument("--device", default="auto")
     e.set_defaults(func=cmd_evaluate)
+
+    a = sub.add_parser("ablate", help="the paper's ablations (Tables III/IV, Figures 3/4, three sources), resumable")
+    a.add_argument("--data", required=True)
+    a.add_argument("--out", required=True)
+    a.add_argument("--preset", default="small", choices=PRESETS)
+    a.add_argument("--steps", type=int, default=None, help="training steps per run (default: the preset's)")
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    a.add_argument("--only", nargs="+", default=["table3", "table4", "three"], choices=["table3", "table4", "three"])
+    a.add_argument("--n-mixtures", type=int, default=100)
+    a.add_argument("--no-figures", dest="figures", action="store_false")
+    a.add_argument("--device", default="auto")
+    a.set_defaults(func=cmd_ablate)
 
     s = sub.add_parser("separate", help="separate an audio file into one file per class")
     s.add_argument("input")
