@@ -9,13 +9,13 @@ validation mixtures of the third ("unseen timbre", default fluidr3). Test
 clips are never touched here: the README's test-split tables come from other
 commands. Runs are resumable (finished ones are skipped, interrupted ones continue).
 
-Recipes (each adds one change to the one before it, so the table reads as a path):
+Recipes (each adds one change to the recipe it names, so the table reads as a path):
     A  the first shipped recipe: Adam 1e-3 constant, binary target, no augmentation, unscaled ⟨g, U⟩
-    B  + mask logits scaled by 1/√D
-    C  + linear warm-up and cosine decay (peak lr 2e-3)
-    D  + ratio-mask target
-    E  + per-source gain ×0.5–1.5
-    F  + pitch ±1 semitone, tilt ±3 dB/oct, EQ ±6 dB, reverb 30 %
+    B  A + mask logits scaled by 1/√D
+    C  B + linear warm-up and cosine decay (peak lr 2e-3)
+    D  C + ratio-mask target instead of binary
+    E  C + per-source gain ×0.5–1.5
+    F  E + pitch ±1 semitone, tilt ±3 dB/oct, EQ ±6 dB, reverb 30 %
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ RECIPES: dict[str, dict] = {
     "B": dict(train__schedule="constant", train__lr=1e-3, train__mask="binary"),
     "C": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary"),
     "D": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio"),
-    "E": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio", **GAIN),
-    "F": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio", **FULL_AUG),
+    "E": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary", **GAIN),
+    "F": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary", **FULL_AUG),
 }
 
 
