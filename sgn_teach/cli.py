@@ -151,8 +151,14 @@ def cmd_separate(args) -> None:
 def cmd_ablate(args) -> None:
     from .ablate import format_tables, run_ablations
 
-    results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
-                            groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device)
+    from .interrupt import TrainingInterrupted
+
+    try:
+        results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
+                                groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device)
+    except TrainingInterrupted as exc:
+        exc.hint = "run the same ablate command again to continue"
+        raise
     print(format_tables(results))
     if args.figures:
         from .ablation_plots import save_ablation_figures
@@ -260,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--only", nargs="+", default=["table3", "table4", "three"], choices=["table3", "table4", "three"])
     a.add_argument("--n-mixtures", type=int, default=100)
     a.add_argument("--no-figures", dest="figures", action="store_false")
-    a.add_argument("--device", default="auto")
+    a.add_argument("--device", default="auto", choices=DEVICES)
     a.set_defaults(func=cmd_ablate)
 
     s = sub.add_parser("separate", help="separate an audio file into one file per class")

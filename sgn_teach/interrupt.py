@@ -46,10 +46,13 @@ class TrainingInterrupted(KeyboardInterrupt):
         checkpoint: the path of the saved checkpoint.
     """
 
-    def __init__(self, step: int, signum: int, checkpoint: str) -> None:
-        self.step, self.signum, self.checkpoint = step, signum, checkpoint
-        name = signal.Signals(signum).name
-        super().__init__(f"interrupted at step {step} ({name}): saved {checkpoint}; continue with --resume")
+    def __init__(self, step: int, signum: int, checkpoint: str, hint: str = "continue with --resume") -> None:
+        self.step, self.signum, self.checkpoint, self.hint = step, signum, checkpoint, hint
+        super().__init__(step, signum, checkpoint)
+
+    def __str__(self) -> str:
+        name = signal.Signals(self.signum).name
+        return f"interrupted at step {self.step} ({name}): saved {self.checkpoint}; {self.hint}"
 
     @property
     def exit_status(self) -> int:
