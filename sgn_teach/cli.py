@@ -96,7 +96,6 @@ def cmd_evaluate(args) -> None:
     from .device import get_device
     from .errors import CheckpointError
     from .evaluate import evaluate, format_per_class, format_table
-
     from .preflight import check_writable_file, require_int
 
     require_int("--n-mixtures", args.n_mixtures)
@@ -150,7 +149,6 @@ def cmd_separate(args) -> None:
 
 def cmd_ablate(args) -> None:
     from .ablate import format_tables, run_ablations
-
     from .interrupt import TrainingInterrupted
 
     try:

@@ -7,7 +7,6 @@ that need a real process (a signal sent from outside) use a subprocess. Issue 11
 from __future__ import annotations
 
 import json
-import math
 import os
 import pickle
 import shutil

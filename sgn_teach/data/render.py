@@ -339,9 +339,8 @@ def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | No
     from tqdm.auto import tqdm
 
     from ..atomic import atomic_path
-    from .library import stratified_splits
-
     from ..preflight import require_int, require_positive
+    from .library import stratified_splits
     from .manifest import prepare_library_dir
 
     names = check_classes(classes)
