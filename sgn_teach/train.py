@@ -156,14 +156,23 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     clips = [c.path for c in lib.clips] + ([c.path for c in val_lib.clips] if val_lib is not None else [])
     check_clips(clips, "train/val", progress=progress and len(clips) > 200)  # a bad clip fails now, not at step 900
 
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with RunLock(out, enabled=is_rank_zero()) as lock:
-        if lock.removed_tmp and progress:
-            print(f"removed {len(lock.removed_tmp)} temp file(s) a killed save left in {out}")
-        if state is not None and lock.took_over is not None:
-            state = read_checkpoint(out / CKPT_NAME)  # a training that died may have saved since we looked
-            _check_resumable(state, cfg, out / CKPT_NAME)
-        return _train(cfg, lib, val_lib, data_root, out, dev, state, progress)
+    try:
+        with RunLock(out, enabled=is_rank_zero()) as lock:
+            if lock.removed_tmp and progress:
+                print(f"removed {len(lock.removed_tmp)} temp file(s) a killed save left in {out}")
+            if state is not None and lock.took_over is not None:
+                state = read_checkpoint(out / CKPT_NAME)  # a training that died may have saved since we looked
+                _check_resumable(state, cfg, out / CKPT_NAME)
+            return _train(cfg, lib, val_lib, data_root, out, dev, state, progress)
+    except BaseException:
+        if created:
+            try:
+                out.rmdir()  # a run that failed before saving anything leaves no empty folder behind
+            except OSError:
+                pass  # not empty: it holds a checkpoint to resume from
+        raise
 
 
 def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
