@@ -156,7 +156,7 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
 
 def _seed_mean(results: dict[str, Any], prefix: str, n: int, metric: str) -> np.ndarray | None:
     """Per-source scores of a configuration averaged over its seeds: (S,), or None if no run has them."""
-    arrays = [np.asarray(r[f"n{n}"]["scores"][metric], dtype=np.float64)
+    arrays = [np.asarray([np.nan if v is None else v for v in r[f"n{n}"]["scores"][metric]], dtype=np.float64)  # null: NaN
               for name, r in results["runs"].items()
               if name.rsplit("_s", 1)[0] == prefix and f"n{n}" in r]
     if not arrays:
@@ -189,6 +189,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return tables
 
 
+def _num(v: float | None) -> str:
+    """A table cell: 2 decimals, or — for a value that is undefined (NaN, or null in the JSON file)."""
+    return "—" if v is None or not np.isfinite(v) else f"{v:.2f}"
+
+
 def format_tables(results: dict[str, Any]) -> str:
     """The summary as Markdown (SDR/SIR/SAR with 95 % intervals; the difference to SGN)."""
     lines = []
@@ -198,7 +203,7 @@ def format_tables(results: dict[str, Any]) -> str:
         lines += [f"\n{n[1:]}-source test mixtures (mean over seeds; 95 % bootstrap intervals over mixtures)",
                   "| configuration | seeds | SDR | SIR | SAR | SDR − SGN (paired) |", "|---|---:|---|---|---|---|"]
         for name, r in rows.items():
-            cells = [f"{r[m]['mean']:.2f} [{r[m]['low']:.2f}, {r[m]['high']:.2f}]" for m in ("sdr", "sir", "sar")]
+            cells = [f"{_num(r[m]['mean'])} [{_num(r[m]['low'])}, {_num(r[m]['high'])}]" for m in ("sdr", "sir", "sar")]
             diff = r.get("sdr_minus_sgn")
             dcell = "—" if diff is None else (f"{diff['mean']:+.2f} [{diff['low']:+.2f}, {diff['high']:+.2f}]" +
                                               (" (no measurable difference)" if diff["low"] <= 0 <= diff["high"] else ""))
@@ -206,8 +211,8 @@ def format_tables(results: dict[str, Any]) -> str:
         ref = results.get(f"reference_{n}", {}).get("rows", {})
         for name in ("nmf", "mixture", "oracle_ibm"):
             if name in ref:
-                lines.append(f"| {name} (reference) | — | {ref[name]['sdr']:.2f} | {ref[name]['sir']:.2f} | "
-                             f"{ref[name]['sar']:.2f} | |")
+                lines.append(f"| {name} (reference) | — | {_num(ref[name]['sdr'])} | {_num(ref[name]['sir'])} | "
+                             f"{_num(ref[name]['sar'])} | |")
     fig3 = results.get("figure3", {})
     if fig3:
         lines += ["\nFigure 3: how well the source features separate the classes (held-out mixtures)",

@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from .errors import ConfigError, DeviceError
+
 
 def get_device(preference: str = "auto", verbose: bool = False) -> torch.device:
     """Pick the compute device.
@@ -17,7 +19,7 @@ def get_device(preference: str = "auto", verbose: bool = False) -> torch.device:
         verbose: print which device was chosen and, on a CPU, how to get a GPU.
     """
     if preference not in ("auto", "cpu", "cuda", "mps"):
-        raise ValueError(f"device must be auto, cpu, cuda or mps, not {preference!r}")
+        raise ConfigError(f"device must be auto, cpu, cuda or mps, not {preference!r}")
     if preference == "auto":
         if torch.cuda.is_available():
             dev = torch.device("cuda")
@@ -27,7 +29,10 @@ def get_device(preference: str = "auto", verbose: bool = False) -> torch.device:
             dev = torch.device("cpu")
     else:
         if preference == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+            raise DeviceError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+        if preference == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                                        and torch.backends.mps.is_available()):
+            raise DeviceError("--device mps was asked for but no Apple GPU is available; use --device auto or cpu")
         dev = torch.device(preference)
     if verbose:
         if dev.type == "cpu":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,14 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .atomic import write_json
+from .atomic import atomic_path, write_json
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
 from .data import MixDataset, SoloLibrary, finish_batch, mix_features
 from .data.mixing import VariableCountMixDataset
 from .device import get_device, resolve_precision, seed_everything
-from .errors import CheckpointError, DataError
+from .errors import CheckpointError, DataError, SGNError
+from .interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
 from .losses import sgn_loss
 from .models import build_model
 from .spectral import SpectralFrontEnd
@@ -106,8 +106,22 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
 
     Returns:
         The history: {"train": [{step, rec, ce, presence, total, seconds}], "val": [{step, sdr}], ...}.
+
+    Raises:
+        SGNError subclasses, before anything is written, for settings out of range,
+        a library that cannot be used (a clip that does not decode, a val split
+        with fewer than N classes), an `out_dir` that cannot be written, holds a
+        finished run (without `resume`), is in use by another training, or whose
+        checkpoint is past `cfg.train.steps`.
+        TrainingInterrupted (a KeyboardInterrupt) after SIGINT/SIGTERM: the loop
+        stopped at a step boundary and saved a checkpoint from which `resume=True`
+        continues to exactly the weights of an uninterrupted run.
     """
+    from .preflight import check_clips, check_writable_dir
+    from .rundir import RunLock, existing_run, is_rank_zero
+
     out = Path(out_dir)
+    check_train_config(cfg)
     dev = get_device(device)
     lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)  # checked before anything is written
     if len(lib.classes) != cfg.model.n_classes:
@@ -125,8 +139,78 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             if validate_during else None
     except DataError:
         val_lib = None  # a library too small to have a validation split: skip validation, say so in history
+    if val_lib is not None and len(val_lib.by_class) < cfg.train.n_sources:
+        raise DataError(f"{data_root}: the val split has clips of {len(val_lib.by_class)} classes; validating on "
+                        f"mixtures of N={cfg.train.n_sources} distinct classes needs at least that many "
+                        "(add clips, or train without validation: --no-val)")
+    check_writable_dir(out)
+    done = existing_run(out)
+    if done and not resume:
+        raise SGNError(f"{out} already holds a training run ({', '.join(done)}); continue it with --resume "
+                       "(resume=True), or give a new --out")
+    if resume and done == ["model.pt"]:
+        raise SGNError(f"{out} holds model.pt but no checkpoint.pt to resume from; give a new --out")
+    state = read_checkpoint(out / CKPT_NAME) if resume and "checkpoint.pt" in done else None
+    if state is not None:
+        _check_resumable(state, cfg, out / CKPT_NAME)
+    clips = [c.path for c in lib.clips] + ([c.path for c in val_lib.clips] if val_lib is not None else [])
+    check_clips(clips, "train/val", progress=progress and len(clips) > 200)  # a bad clip fails now, not at step 900
 
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        with RunLock(out, enabled=is_rank_zero()) as lock:
+            if lock.removed_tmp and progress:
+                print(f"removed {len(lock.removed_tmp)} temp file(s) a killed save left in {out}")
+            if state is not None and lock.took_over is not None:
+                state = read_checkpoint(out / CKPT_NAME)  # a training that died may have saved since we looked
+                _check_resumable(state, cfg, out / CKPT_NAME)
+            return _train(cfg, lib, val_lib, data_root, out, dev, state, progress)
+    except BaseException:
+        if created:
+            try:
+                out.rmdir()  # a run that failed before saving anything leaves no empty folder behind
+            except OSError:
+                pass  # not empty: it holds a checkpoint to resume from
+        raise
+
+
+def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
+    """CheckpointError unless `state` can be continued with `cfg` (same model config, step ≤ steps)."""
+    if json.loads(state["config"]).get("model") != cfg.to_dict()["model"]:
+        raise CheckpointError(f"{path}: was trained with another model config; use a new --out to start over")
+    if state["step"] > cfg.train.steps:
+        raise CheckpointError(f"{path} is at step {state['step']}, past --steps {cfg.train.steps}: ask for "
+                              f"at least {state['step']} steps to continue it, or give a new --out")
+    if "optimizer" not in state or "extra" not in state:
+        raise CheckpointError(f"{path}: holds no optimiser state to resume from; give a new --out")
+
+
+def check_train_config(cfg: Config) -> None:
+    """ConfigError for training settings out of range (steps, batch size, N, learning rate, intervals)."""
+    from .preflight import require_int, require_positive
+
+    t = cfg.train
+    require_int("--steps", t.steps)
+    require_int("--batch-size", t.batch_size)
+    require_int("--n-sources", t.n_sources)
+    require_positive("--lr", t.lr)
+    require_int("--val-every", t.val_every)
+    require_int("--val-mixtures", t.val_mixtures)
+    require_int("ckpt_every", t.ckpt_every)
+    require_int("--warmup-steps", t.warmup_steps, minimum=0)
+    require_int("--num-workers", t.num_workers, minimum=0)
+    require_int("--depth", cfg.model.depth, minimum=0)
+    for name, w in (("--w-rec", t.w_rec), ("--w-ce", t.w_ce), ("--w-presence", t.w_presence)):
+        if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+            from .errors import ConfigError
+
+            raise ConfigError(f"{name} must be a finite number ≥ 0, not {w!r}")
+
+
+def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root, out: Path, dev: torch.device,
+           state: dict[str, Any] | None, progress: bool) -> dict[str, Any]:
+    """The loop of :func:`train`, once every check has passed and the run folder is locked; `state`: to resume."""
     seed_everything(cfg.train.seed)
     model = build_model(cfg.model, cfg.audio).to(dev)
     opt = make_optimizer(model, cfg)
@@ -136,17 +220,18 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
                                "data": {"root": str(data_root), "soundfonts": lib.soundfonts, "train_clips": len(lib)}}
     start_step, elapsed = 0, 0.0
     ckpt_path = out / CKPT_NAME
-    if resume and ckpt_path.exists():
-        state = read_checkpoint(ckpt_path)
-        if json.loads(state["config"])["model"] != cfg.to_dict()["model"]:
-            raise CheckpointError(f"{ckpt_path}: was trained with another model config; use a new --out to start over")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        extra = json.loads(state["extra"])
-        history, elapsed = extra["history"], extra.get("seconds", 0.0)
+    rng_state = None
+    if state is not None:
         start_step = int(state["step"])
-        if "rng_cpu" in state:
-            torch.set_rng_state(state["rng_cpu"])
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            extra = json.loads(state["extra"])
+            history, elapsed = extra["history"], extra.get("seconds", 0.0)
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise CheckpointError(f"{ckpt_path}: cannot be resumed ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else 'incomplete'}); give a new --out") from None
+        rng_state = state.get("rng_cpu")
         if progress:
             print(f"resuming {ckpt_path} at step {start_step}/{cfg.train.steps}")
 
@@ -159,7 +244,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
                         augment=cfg.augment, defer_augment=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
                                          num_workers=t.num_workers, drop_last=True,
-                                         persistent_workers=t.num_workers > 0)
+                                         persistent_workers=t.num_workers > 0, worker_init_fn=ignore_stop_signals)
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
     use_amp = precision == "bf16"
     loss_weights = (t.w_rec, t.w_ce, t.w_presence)
@@ -174,12 +259,16 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     model.train()
     step = start_step
     bar = tqdm(total=t.steps, initial=start_step, desc=f"train {cfg.model.variant}", disable=not progress)
-    interrupted = False
-    old_handler = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGINT/SIGTERM only set stop.requested: a step is never cut in half (see sgn_teach.interrupt)
+    stop = GracefulStop()
     try:
+        stop.__enter__()
+        batches = iter(loader)  # draws its base seed from the global RNG ...
+        if rng_state is not None:
+            torch.set_rng_state(rng_state)  # ... so the saved generator state is restored after it
         tick = time.time()
-        for batch in loader:
+        while step < t.steps and not stop.requested:  # the step boundary: the only place a signal is acted on
+            batch = next(batches)
             class_idx = batch["class_idx"].to(dev, non_blocking=True)
             labels = batch["labels"].to(dev, non_blocking=True)
             with torch.no_grad():
@@ -199,7 +288,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             elapsed += now - tick
             tick = now
             if not math.isfinite(loss.item()):
-                raise RuntimeError(f"loss became {loss.item()} at step {step}: lower the learning rate")
+                raise SGNError(f"the loss became {loss.item()} at step {step} (not saved; the last checkpoint "
+                               "stays): lower the learning rate")
             rec = {k: round(float(v), 5) for k, v in parts.items()}
             history["train"].append({"step": step, **rec, "lr": round(t.lr_at(step - 1), 7),
                                      "mix_rms": round(float(mixture.pow(2).mean(-1).sqrt().median()), 4),
@@ -213,30 +303,30 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             if step % t.ckpt_every == 0 or step == t.steps:
                 save(step)
             tick = time.time()  # validation and saving are not training time
-    except KeyboardInterrupt:
-        interrupted = True
-        save(step)
-        bar.write(f"interrupted at step {step}: saved {ckpt_path}; continue with --resume")
+        if stop.requested:
+            history["interrupted"] = True
+            save(step)
+            raise TrainingInterrupted(step, stop.requested, str(ckpt_path))
     finally:
+        stop.__exit__(None, None, None)
         bar.close()
-        signal.signal(signal.SIGTERM, old_handler)
-    history["interrupted"] = interrupted
+    history["interrupted"] = False
     history["seconds"] = round(elapsed, 2)
-    if not interrupted:
-        rms = sorted(r["mix_rms"] for r in history["train"] if "mix_rms" in r)
-        save_checkpoint(out / MODEL_NAME, model, cfg, lib.classes, step,
-                        extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root),
-                               "precision": precision, "train_mix_rms": rms[len(rms) // 2] if rms else None,
-                               "history": history})
-        write_json(out / "history.json", history)
-        try:
-            from .viz import plot_history
+    rms = sorted(r["mix_rms"] for r in history["train"] if "mix_rms" in r)
+    save_checkpoint(out / MODEL_NAME, model, cfg, lib.classes, step,
+                    extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root),
+                           "precision": precision, "train_mix_rms": rms[len(rms) // 2] if rms else None,
+                           "history": history})
+    write_json(out / "history.json", history)
+    try:
+        from .viz import plot_history
 
-            fig = plot_history(history)
-            fig.savefig(out / "curves.png", dpi=100, bbox_inches="tight")
-            import matplotlib.pyplot as plt
+        fig = plot_history(history)
+        with atomic_path(out / "curves.png") as tmp:
+            fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+        import matplotlib.pyplot as plt
 
-            plt.close(fig)  # a file, not a stray figure in the caller's notebook
-        except Exception as exc:  # a figure must never fail a finished training run
-            print(f"(could not draw curves.png: {exc})")
+        plt.close(fig)  # a file, not a stray figure in the caller's notebook
+    except Exception as exc:  # a figure must never fail a finished training run
+        print(f"(could not draw curves.png: {exc})")
     return history
