@@ -3,6 +3,7 @@
     python benchmarks/bench_gpu.py                      # on a GPU: every figure below (about 5 minutes)
     python benchmarks/bench_gpu.py --compile            # also with torch.compile
     python benchmarks/bench_gpu.py --dry-run            # the same code path on the tiny preset: seconds, any CPU
+    python benchmarks/bench_gpu.py --flops-only         # the FLOP count alone (any machine; ~15 s on a CPU)
 
 Printed, per precision (fp32, bf16) × memory layout (default, channels_last):
 - training throughput in mixtures/s at batch 80 (the paper's), on the device only:
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus", nargs="+", type=int, default=[1, 2, 4, 8], help="GPU counts to project for")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None, help="also write every figure here")
+    p.add_argument("--flops-only", action="store_true", help="print the FLOPs per mixture and stop")
     p.add_argument("--dry-run", action="store_true",
                    help="tiny preset, batch 4, 2 steps: checks the code path on any machine; the figures mean nothing")
     args = p.parse_args(argv)
@@ -238,9 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"device": name, "torch": torch.__version__, "preset": preset, "variant": args.variant,
                     "batch": batch, "schedule_mixtures": schedule, "dry_run": args.dry_run, "settings": {}}
 
-    gflop = flops_per_mixture(cfg, device) / 1e9
+    gflop = flops_per_mixture(cfg, device, batch=1 if args.flops_only else 2) / 1e9
     report["gflop_per_mixture"] = gflop
-    print(f"forward+backward: {gflop:.3g} GFLOP per mixture (torch.utils.flop_counter)")
+    print(f"forward+backward: {gflop:.3g} GFLOP per mixture (torch.utils.flop_counter: matrix products and "
+          "convolutions; element-wise work not counted)")
+    if args.flops_only:
+        return 0
 
     settings = [Setting(pr, lay == "channels_last", comp) for comp in ([False, True] if args.compile else [False])
                 for pr in args.precisions for lay in args.layouts]
