@@ -86,9 +86,11 @@ def _sync_bn_worker(rank: int, world: int, store: str, out: str) -> None:
 
 
 def test_cpu_sync_batchnorm_equals_batchnorm_over_the_whole_batch(tmp_path):
-    # fork, not spawn: the children need not import torch again (seconds each on a busy CPU)
+    # forkserver with torch preloaded: the children import torch once between them, not once each (seconds on a
+    # busy CPU), and unlike plain fork they do not inherit this process's autograd threads
+    mp.set_forkserver_preload(["torch", "sgn_teach.distributed"])
     mp.start_processes(_sync_bn_worker, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True,
-                       start_method="fork")
+                       start_method="forkserver")
     r = [torch.load(tmp_path / f"rank{i}.pt", weights_only=True) for i in range(2)]
     g = torch.Generator().manual_seed(0)
     x = (torch.randn(8, 3, 5, 4, generator=g) * 2 + 1).requires_grad_(True)
