@@ -107,6 +107,9 @@ class TrainConfig:
     ckpt_every: int = 250
     seed: int = 0
     num_workers: int = 0
+    log_every: int = 1            # read the loss parts back from the device every k steps (one sync per k)
+    channels_last: bool = False   # conv activations in channels_last memory order (GPU tensor cores)
+    compile: bool = False         # torch.compile the model (falls back to eager where it cannot)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -115,6 +118,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'constant' or 'cosine', not {self.schedule!r}")
         if self.mask not in ("binary", "ratio"):
             raise ValueError(f"mask must be 'binary' or 'ratio', not {self.mask!r}")
+        if self.log_every < 1:
+            raise ValueError(f"log_every must be ≥ 1, not {self.log_every}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate of optimiser step `step` (0-based): a function of the step alone, so resuming is exact."""
@@ -201,7 +206,8 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
             preset="paper",
             audio=AudioConfig(),
             model=ModelConfig(variant=variant),
-            train=TrainConfig(batch_size=80, lr=1e-3, optimizer="sgd", steps=20000, val_every=1000, ckpt_every=1000),
+            train=TrainConfig(batch_size=80, lr=1e-3, optimizer="sgd", steps=20000, val_every=1000, ckpt_every=1000,
+                              log_every=20, num_workers=4),
         )
     elif name == "small":
         cfg = Config(
