@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sgn_teach.atomic import write_json
 from sgn_teach.checkpoint import load_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.config import augment_level, get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
 from sgn_teach.train import MODEL_NAME, train
@@ -37,6 +37,8 @@ def main() -> None:
     p.add_argument("--out", default="outputs/loso")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the small preset's)")
     p.add_argument("--variants", nargs="+", default=["sgn", "sop"])
+    p.add_argument("--augment", choices=("off", "gain", "full"), default=None,
+                   help="augmentation level (default: the small preset's); runs go to OUT/<fold>_<variant>[_<level>]")
     p.add_argument("--folds", nargs="+", default=list(ALL_FONTS))
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -51,18 +53,21 @@ def main() -> None:
             cfg = get_preset("small", variant=variant)
             if args.steps:
                 cfg.train.steps = args.steps
-            run = out / f"{fold}_{variant}"
+            if args.augment:
+                cfg.augment = augment_level(args.augment)
+            run = out / (f"{fold}_{variant}" + (f"_{args.augment}" if args.augment else ""))
             if not (run / MODEL_NAME).exists():
                 print(f"== fold {fold}: training {variant} on {'+'.join(train_fonts)} → {run}", flush=True)
                 train(cfg, args.data, run, device="auto", resume=True, soundfonts=train_fonts)
             models[variant], cfg, classes, step, _ = load_checkpoint(run / MODEL_NAME)
-        key = f"{fold}:{'+'.join(args.variants)}:{args.n_mixtures}:{args.seed}:{step}"
-        if results.get(fold, {}).get("key") == key:
+        name = fold + (f"_{args.augment}" if args.augment else "")
+        key = f"{fold}:{'+'.join(args.variants)}:{args.n_mixtures}:{args.seed}:{step}:{args.augment}"
+        if results.get(name, {}).get("key") == key:
             continue
         test = SoloLibrary(args.data, split="test", classes=classes, soundfonts=[fold])
         nmf_lib = SoloLibrary(args.data, split="train", classes=classes, soundfonts=train_fonts)
         report = evaluate(models, test, cfg.audio, n_mixtures=args.n_mixtures, seed=args.seed, nmf_library=nmf_lib)
-        results[fold] = {"key": key, "train_soundfonts": train_fonts, "steps": step,
+        results[name] = {"key": key, "train_soundfonts": train_fonts, "steps": step, "augment": args.augment,
                          "rows": report["rows"], "per_class": report["per_class"], "scores": report["scores"]}
         write_json(results_path, results)
     rows = [*args.variants, "nmf", "mixture", "oracle_ibm"]
@@ -71,9 +76,10 @@ def main() -> None:
     print("| held out | " + " | ".join(rows) + " | SGN − SoP |")
     print("|---|" + "---:|" * (len(rows) + 1))
     for fold in args.folds:
-        r = results[fold]["rows"]
+        name = fold + (f"_{args.augment}" if args.augment else "")
+        r = results[name]["rows"]
         diff = r["sgn"]["sdr"] - r["sop"]["sdr"] if "sgn" in r and "sop" in r else float("nan")
-        print(f"| {fold} | " + " | ".join(f"{r[k]['sdr']:.2f}" for k in rows) + f" | {diff:+.2f} |")
+        print(f"| {name} | " + " | ".join(f"{r[k]['sdr']:.2f}" if k in r else "—" for k in rows) + f" | {diff:+.2f} |")
     print("\nTimGM6mb and the csound bank share samples for several instruments "
           "(benchmarks/bench_soundfonts.py): only 'fluidr3' is a clean unseen-timbre fold for every class.")
 

@@ -80,6 +80,10 @@ def cmd_train(args) -> None:
     if args.log_every is not None and args.log_every < 1:
         raise SGNError(f"--log-every must be ≥ 1, not {args.log_every}")
     cfg = get_preset(args.preset, variant=args.model, **overrides)
+    if args.augment is not None:
+        from .config import augment_level
+
+        cfg.augment = augment_level(args.augment)
     if args.no_augment:
         cfg.augment.enabled = False
     cfg.train.channels_last = cfg.train.channels_last or args.channels_last
@@ -234,7 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--depth", type=int, help="transformer layers")
     t.add_argument("--val-mixtures", type=int)
     t.add_argument("--val-every", type=int)
-    t.add_argument("--no-augment", action="store_true", help="train on plain crops (no gain/pitch/EQ/reverb)")
+    t.add_argument("--augment", choices=("off", "gain", "full"), default=None,
+                   help="source augmentation: off, gain (SoP's ×0.5–1.5; the small preset's default), or full "
+                        "(+ pitch, tilt/EQ, reverb)")
+    t.add_argument("--no-augment", action="store_true", help="same as --augment off")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
     t.add_argument("--device", default="auto", choices=DEVICES)

@@ -153,6 +153,25 @@ class AugmentConfig:
     reverb_wet: tuple[float, float] = (0.1, 0.5)   # fraction of reverberant energy
 
 
+AUGMENT_LEVELS = ("off", "gain", "full")
+
+
+def augment_level(level: str) -> AugmentConfig:
+    """The course's three augmentation levels.
+
+    off:  plain crops (SoP without its gain);
+    gain: SoP's per-source gain ×0.5–1.5 (the `small` preset's default);
+    full: gain + pitch ±1 semitone, tilt ±3 dB/octave, EQ ±6 dB, a synthetic room for 30 % of sources.
+    """
+    if level == "off":
+        return AugmentConfig(enabled=False)
+    if level == "gain":
+        return AugmentConfig(enabled=True)
+    if level == "full":
+        return AugmentConfig(enabled=True, pitch_semitones=1.0, tilt_db_per_octave=3.0, eq_db=6.0, reverb_prob=0.3)
+    raise ValueError(f"augmentation level must be one of {', '.join(AUGMENT_LEVELS)}, not {level!r}")
+
+
 @dataclass
 class Config:
     """Everything needed to rebuild and retrain a model."""
@@ -210,11 +229,15 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
                               log_every=20, num_workers=4),
         )
     elif name == "small":
+        # the recipe measured in benchmarks/bench_recipe.py (README): 1/√D logits, Adam with warm-up and
+        # cosine decay, SoP's binary target, SoP's per-source gain
         cfg = Config(
             preset="small",
             audio=AudioConfig(n_samples=32767, n_freq_warped=128),
             model=ModelConfig(variant=variant, unet_levels=5, ngf=16, dim=64, depth=2, heads=4),
-            train=TrainConfig(batch_size=16, lr=1e-3, optimizer="adam", steps=3000, val_every=500, ckpt_every=250),
+            train=TrainConfig(batch_size=16, lr=2e-3, optimizer="adam", steps=4000, schedule="cosine",
+                              warmup_steps=200, val_every=500, val_mixtures=128, ckpt_every=250),
+            augment=augment_level("gain"),
         )
     elif name == "tiny":
         cfg = Config(
@@ -222,7 +245,8 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
             audio=AudioConfig(n_samples=16383, n_freq_warped=64),
             model=ModelConfig(variant=variant, unet_levels=3, ngf=8, dim=32, depth=1, heads=2),
             train=TrainConfig(batch_size=4, lr=3e-3, optimizer="adam", steps=50, val_every=25, ckpt_every=25,
-                              val_mixtures=8, precision="fp32"),
+                              val_mixtures=8, precision="fp32", schedule="cosine", warmup_steps=5),
+            augment=augment_level("gain"),
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
