@@ -25,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from sgn_teach.atomic import write_json
@@ -32,11 +33,13 @@ from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
+from sgn_teach.stats import paired_bootstrap_ci
 from sgn_teach.train import MODEL_NAME, train
 
 GAIN = dict(augment__enabled=True)
 FULL_AUG = dict(augment__enabled=True, augment__pitch_semitones=1.0, augment__tilt_db_per_octave=3.0,
                 augment__eq_db=6.0, augment__reverb_prob=0.3)
+PARENT = {"B": "A", "C": "B", "D": "C", "E": "C", "F": "E"}  # the recipe each one changes
 RECIPES: dict[str, dict] = {
     "A": dict(model__logit_scale=False, train__schedule="constant", train__lr=1e-3, train__mask="binary"),
     "B": dict(train__schedule="constant", train__lr=1e-3, train__mask="binary"),
@@ -89,7 +92,7 @@ def main() -> None:
         if not (run / MODEL_NAME).exists():
             print(f"== recipe {name}: training {run}", flush=True)
             train(cfg, args.data, run, device="cpu", resume=True, soundfonts=fonts)
-        if name in results and results[name].get("steps") == args.steps:
+        if name in results and results[name].get("steps") == args.steps and "scores" in results[name]["seen"]:
             continue
         model, cfg, classes, step, state = load_checkpoint(run / MODEL_NAME)
         seconds = json.loads(state["extra"])["seconds"]
@@ -100,20 +103,33 @@ def main() -> None:
             rep = evaluate({"m": model}, lib, cfg.audio, n_mixtures=args.n_mixtures, seed=777, rows=(),
                            progress=False)
             row[label] = {k: rep["rows"]["m"][k] for k in ("sdr", "sir", "sar", "si_sdr")}
+            row[label]["scores"] = rep["scores"]["m"]["sdr"]  # per source, for paired intervals
             row[label]["eval_seconds"] = round(time.time() - t0, 1)
         results[name] = row
         write_json(results_path, results)
     print(f"\n{args.variant}, small preset, {args.steps} steps × 16 mixtures, trained on {args.train_fonts}; "
           f"{args.n_mixtures} validation mixtures each (SDR dB)")
-    print("| recipe | change | seen SDR | unseen SDR | seen SI-SDR | unseen SI-SDR | train min |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| recipe | change | seen SDR | unseen SDR | seen SI-SDR | unseen SI-SDR | seen Δ vs parent | "
+          "unseen Δ vs parent | train min |")
+    print("|---|---|---:|---:|---:|---:|---|---|---:|")
     doc = {line.split()[0]: line.split(None, 1)[1] for line in __doc__.splitlines()
            if len(line.split()) > 1 and line.split()[0] in RECIPES and line.startswith("    ")}
     for name in args.only:
         r = results.get(name)
         if r:
+            parent = PARENT.get(name)
+            deltas = []
+            for label in ("seen", "unseen"):
+                if parent in results and "scores" in r[label] and "scores" in results[parent][label]:
+                    a, b = np.asarray(r[label]["scores"]), np.asarray(results[parent][label]["scores"])
+                    groups = np.repeat(np.arange(len(a) // 2), 2)  # a mixture's two sources resample together
+                    d, lo, hi = paired_bootstrap_ci(a, b, groups=groups)
+                    deltas.append(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+                else:
+                    deltas.append("—")
             print(f"| {name} | {doc.get(name, '')} | {r['seen']['sdr']:.2f} | {r['unseen']['sdr']:.2f} | "
-                  f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {r['train_seconds'] / 60:.1f} |")
+                  f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {deltas[0]} | {deltas[1]} | "
+                  f"{r['train_seconds'] / 60:.1f} |")
 
 
 if __name__ == "__main__":
