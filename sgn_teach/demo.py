@@ -103,19 +103,26 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
             save_audio(d / f"{cname}_reference.wav", batch["sources"][b, n], sr)
             for mname, w in waves.items():
                 save_audio(d / f"{cname}_{mname}.wav", w[b, n], sr)
-    from .viz import plot_spectrograms
+    import matplotlib.pyplot as plt
+
+    from .viz import show_spectrogram
 
     names = [classes[c] for c in batch["class_idx"][0].tolist()]
-    fig = plot_spectrograms(
-        [feats["mag_warped"][0, 0].cpu(), *feats["source_mag_warped"][0].cpu(), *masks_sgn[0]],
-        ["mixture", *[f"reference: {n}" for n in names], *[f"SGN mask: {n}" for n in names]],
-        warped=True, ncols=3, sample_rate=sr)
-    for ax, mask in zip(fig.axes[3:], masks_sgn[0]):  # the mask panels: linear 0..1, not dB
-        ax.images[0].set_data(mask.numpy())
-        ax.images[0].set_clim(0.0, 1.0)
-        ax.images[0].set_cmap("viridis")
+    mix_w = feats["mag_warped"][0, 0].cpu()
+    ref = float(mix_w.max())                       # one dB scale: 0 dB = the mixture's loudest bin
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6))
+    timing = {"sample_rate": sr, "hop_length": cfg.audio.hop_length, "warped": True, "colorbar": True}
+    show_spectrogram(axes[0, 0], mix_w, "mixture (dB)", ref=ref, vmin=-80, vmax=0, **timing)
+    axes[1, 0].axis("off")
+    for n, name in enumerate(names):
+        show_spectrogram(axes[0, n + 1], feats["source_mag_warped"][0, n].cpu(), f"reference: {name} (dB)",
+                         ref=ref, vmin=-80, vmax=0, **timing)
+        show_spectrogram(axes[1, n + 1], masks_sgn[0, n], f"SGN mask: {name}", db_scale=False, vmin=0, vmax=1,
+                         cmap="viridis", **timing)
+    fig.tight_layout()
     with atomic_path(out / "demo.png") as tmp:
         fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(fig)
     print(f"\nwrote {out}/report.json, {out}/demo.png and {n_examples} folders of wavs (mixture, references, "
           f"{', '.join(models)} estimates)")
     return report

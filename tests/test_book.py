@@ -89,7 +89,7 @@ def browser(tmp_path_factory):
 
 def _pages(html: Path) -> list[Path]:
     skip = ("_static", "_sources", "_images", "_downloads")
-    return sorted(p for p in html.rglob("*.html") if not p.relative_to(html).parts[0] in skip)
+    return sorted(p for p in html.rglob("*.html") if p.relative_to(html).parts[0] not in skip)
 
 
 @functools.lru_cache(maxsize=None)

@@ -77,8 +77,8 @@ def test_sync_notebook_rewrites_a_stale_header(tmp_path):
 
 
 def test_renderer_problem_names_what_is_missing(monkeypatch):
-    import importlib.util
     import ctypes.util
+    import importlib.util
 
     real_find_spec = importlib.util.find_spec
 
