@@ -44,7 +44,7 @@ def book_html(tmp_path_factory) -> Path:
         assert (html / "index.html").is_file(), f"$SGN_BOOK_HTML={given} has no index.html"
         return html
     out = tmp_path_factory.mktemp("book")
-    env = {**os.environ, "SGN_FAST": "1", "SGN_CACHE": os.environ.get("SGN_CACHE", str(out / "cache"))}
+    env = {**os.environ, "SGN_FAST": "1"}   # the course data cache is the usual one (shared with the notebook tests)
     t0 = time.time()
     res = subprocess.run([sys.executable, str(ROOT / "notebooks" / "book" / "build.py"), "--out", str(out)],
                          env=env, capture_output=True, text=True, timeout=3600)
