@@ -6,9 +6,9 @@ Selenium and /usr/bin/chromedriver (no browser download). On every page: images 
 audio elements have a source that decodes, internal links resolve (file and #anchor), and the browser
 console shows no error. The notebook pages must show figures, and lessons 01–05 audio players.
 
-Time: the fast-mode build executes every notebook once — 1727 s here, on a 2-core CPU under a load average of
+Time: the fast-mode build executes every notebook once — 1727 s and 2158 s here, on a 2-core CPU under a load average of
 ≈ 10 from other jobs' trainings (the notebooks alone took ≈ 525 s when run one by one under a similar load);
-the browser pass over the 10 pages took 20 s.
+the browser pass over the 10 pages took 12–20 s.
 """
 
 from __future__ import annotations
