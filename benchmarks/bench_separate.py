@@ -1,6 +1,6 @@
 """Speed and memory of `separate` on a long file: × real time and peak RSS.
 
-    python benchmarks/bench_separate.py --checkpoint checkpoints/sgn_small.pt [--seconds 600] [--rate 44100]
+    python benchmarks/bench_separate.py [--checkpoint CK] [--seconds 600] [--rate 44100]   (default: the shipped small SGN)
 
 Writes a synthesized two-instrument recording of the given length (stereo, at
 --rate, in pieces: the writer itself stays small) to a temp folder, then runs
@@ -64,7 +64,7 @@ def child(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default="checkpoints/sgn_small.pt")
+    p.add_argument("--checkpoint", default=None, help="default: the shipped small SGN")
     p.add_argument("--seconds", type=float, default=600.0)
     p.add_argument("--rate", type=int, default=44100, help="sample rate of the test recording")
     p.add_argument("--classes", default="auto", help="'auto' or comma-separated names")
@@ -73,6 +73,10 @@ def main() -> None:
     p.add_argument("--input", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.checkpoint is None:
+        from sgn_teach.checkpoint import shipped_checkpoint
+
+        args.checkpoint = str(shipped_checkpoint("sgn_small"))
     if args.classes != "auto":
         args.classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     if args.child:

@@ -153,3 +153,45 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
                               f"names {len(classes)} classes")
     model.to(device).eval()
     return model, cfg, classes, int(state["step"]), state
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
+"""The small checkpoints that ship inside the package (package data, so `pip install` brings them)."""
+
+SHIPPED_NAMES = ("sgn_small", "sop_small")
+
+
+def shipped_checkpoint(name: str = "sgn_small") -> Path:
+    """Path of a checkpoint shipped with the package: ``shipped_checkpoint("sgn_small")``.
+
+    `name` is one of :data:`SHIPPED_NAMES` (``.pt`` may be given or not).
+    CheckpointError when the name is unknown or the file is missing (a broken install).
+    """
+    stem = name[:-3] if name.endswith(".pt") else name
+    if stem not in SHIPPED_NAMES:
+        raise CheckpointError(f"no shipped checkpoint {name!r}; the package ships {', '.join(SHIPPED_NAMES)}")
+    path = SHIPPED_DIR / f"{stem}.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing: the sgn-teach installation is incomplete "
+                              "(reinstall it: pip install --force-reinstall sgn-teach)")
+    return path
+
+
+def training_history(state: dict[str, Any], path: str | os.PathLike | None = None) -> dict[str, Any] | None:
+    """The training history a checkpoint carries: {"train": [...], "val": [...], ...}, or None.
+
+    New checkpoints keep it inside (``json.loads(state["extra"])["history"]``); older ones
+    have none, and for those a ``<stem>.history.json`` beside `path` is read instead.
+    """
+    try:
+        history = json.loads(state.get("extra") or "{}").get("history")
+    except (TypeError, ValueError, AttributeError):
+        history = None
+    if history is None and path is not None:
+        side = Path(path).with_suffix(".history.json")
+        if side.is_file():
+            try:
+                history = json.loads(side.read_text(encoding="utf-8"))
+            except ValueError:
+                history = None
+    return history if isinstance(history, dict) and isinstance(history.get("train"), list) else None

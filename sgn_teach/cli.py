@@ -181,7 +181,8 @@ def cmd_ablate(args) -> None:
 def cmd_demo(args) -> None:
     from .demo import run_demo
 
-    run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device)
+    run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device,
+             clips_per_class=args.clips_per_class, n_examples=min(3, args.n_mixtures))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="outputs/demo")
     d.add_argument("--train", action="store_true", help="retrain the small SGN and SoP from scratch first")
     d.add_argument("--n-mixtures", type=int, default=100)
+    d.add_argument("--clips-per-class", type=int, default=None,
+                   help="a smaller course library for a quick check (default 60, the shipped models' library)")
     d.add_argument("--device", default="auto", choices=DEVICES)
     d.set_defaults(func=cmd_demo)
 
