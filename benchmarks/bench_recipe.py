@@ -131,6 +131,18 @@ def main() -> None:
                   f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {deltas[0]} | {deltas[1]} | "
                   f"{r['train_seconds'] / 60:.1f} |")
 
+    # What the 1/√D scale changes early in training (A vs B): the reconstruction loss, mean over 25-step windows
+    curves = {}
+    for name in ("A", "B"):
+        hist = Path(args.out) / f"{args.variant}_{name}" / "history.json"
+        if hist.exists():
+            rec = np.asarray([r["rec"] for r in json.loads(hist.read_text())["train"]])
+            curves[name] = {s: rec[s:s + 25].mean() for s in (0, 75, 275, 575) if s + 25 <= len(rec)}
+    if len(curves) == 2:
+        print("\nreconstruction loss, mean of steps s+1…s+25 (A: unscaled ⟨g, U⟩, B: scaled by 1/√D)")
+        for name, c in curves.items():
+            print(f"  {name}: " + "  ".join(f"s={s}: {v:.3f}" for s, v in c.items()))
+
 
 if __name__ == "__main__":
     main()
