@@ -51,6 +51,26 @@ def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, se
     return root
 
 
+def paired_differences(report: dict, n_sources: int = 2, pairs: tuple[tuple[str, str], ...] = (
+        ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict:
+    """SDR differences between rows on the same sources, each with a 95 % paired bootstrap interval
+    (a mixture's sources are resampled together). Returns {"a-b": [mean, low, high], "lines": [...]}."""
+    import numpy as np
+
+    from .stats import describe_difference, paired_bootstrap_ci
+
+    out: dict = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
+    for a, b in pairs:
+        if a in report["scores"] and b in report["scores"]:
+            x = np.asarray(report["scores"][a]["sdr"], dtype=np.float64)
+            y = np.asarray(report["scores"][b]["sdr"], dtype=np.float64)
+            groups = np.repeat(np.arange(len(x) // n_sources), n_sources)  # source k belongs to mixture k // N
+            mean, low, high = paired_bootstrap_ci(x, y, groups=groups)
+            out[f"{a}-{b}"] = [mean, low, high]
+            out["lines"].append(f"  {a} − {b}: {describe_difference(mean, low, high)}")
+    return out
+
+
 def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: int = 100, device: str = "auto",
              n_examples: int = 3, clips_per_class: int | None = None) -> dict:
     """Run the demo into `out`; `clips_per_class` (default :data:`DATA_CLIPS_PER_CLASS`) shrinks the
@@ -81,6 +101,10 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
                       nmf_library=SoloLibrary(data_root, split="train", classes=classes))
     print()
     print(format_table(report))
+    print()
+    report["differences"] = paired_differences(report, n_sources=2)
+    for line in report["differences"]["lines"]:
+        print(line)
     print()
     print(format_per_class(report))
     write_json(out / "report.json", report)
