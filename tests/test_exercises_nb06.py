@@ -9,7 +9,6 @@ from sgn_teach.ablate import grid
 from sgn_teach.exercises import nb06
 from sgn_teach.stats import paired_bootstrap_ci
 
-
 # --- exercise 1: the size of the grid -------------------------------------------------------------------------
 
 def test_grid_size_right(capsys):
