@@ -21,14 +21,11 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from sgn_teach.atomic import write_json
 from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import augment_level, get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate
-from sgn_teach.stats import describe_difference, paired_bootstrap_ci
+from sgn_teach.evaluate import evaluate, paired_differences
 from sgn_teach.train import MODEL_NAME, train
 
 ALL_FONTS = ("fluidr3", "timgm6mb", "csound")
@@ -83,15 +80,9 @@ def main() -> None:
         r = results[name]["rows"]
         diff = r["sgn"]["sdr"] - r["sop"]["sdr"] if "sgn" in r and "sop" in r else float("nan")
         print(f"| {name} | " + " | ".join(f"{r[k]['sdr']:.2f}" if k in r else "—" for k in rows) + f" | {diff:+.2f} |")
-    print("\nPaired differences (same sources; a mixture's two sources resampled together; 95 % bootstrap):")
     for fold in args.folds:
         name = fold + (f"_{args.augment}" if args.augment else "")
-        scores = results[name]["scores"]
-        for a, b in (("sgn", "sop"), ("sgn", "nmf")):
-            if a in scores and b in scores:
-                x, y = np.asarray(scores[a]["sdr"]), np.asarray(scores[b]["sdr"])
-                groups = np.repeat(np.arange(len(x) // 2), 2)
-                print(f"  {name}: {a} − {b} SDR {describe_difference(*paired_bootstrap_ci(x, y, groups=groups))}")
+        print(f"\n{name}: " + "\n".join(paired_differences(results[name], pairs=(("sgn", "sop"), ("sgn", "nmf")))["lines"]))
     print("\nTimGM6mb and the csound bank share samples for several instruments "
           "(benchmarks/bench_soundfonts.py): only 'fluidr3' is a clean unseen-timbre fold for every class.")
 

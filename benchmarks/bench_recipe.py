@@ -33,7 +33,7 @@ from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
-from sgn_teach.stats import paired_bootstrap_ci
+from sgn_teach.stats import mixture_groups, paired_bootstrap_ci
 from sgn_teach.train import MODEL_NAME, train
 
 GAIN = dict(augment__enabled=True)
@@ -122,7 +122,7 @@ def main() -> None:
             for label in ("seen", "unseen"):
                 if parent in results and "scores" in r[label] and "scores" in results[parent][label]:
                     a, b = np.asarray(r[label]["scores"]), np.asarray(results[parent][label]["scores"])
-                    groups = np.repeat(np.arange(len(a) // 2), 2)  # a mixture's two sources resample together
+                    groups = mixture_groups(len(a), 2)  # a mixture's two sources resample together
                     d, lo, hi = paired_bootstrap_ci(a, b, groups=groups)
                     deltas.append(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]")
                 else:

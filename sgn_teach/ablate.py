@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .atomic import write_json
 from .config import get_preset
-from .stats import bootstrap_ci, paired_bootstrap_ci
+from .stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
 
 DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
 TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
@@ -198,7 +198,7 @@ def paired_difference(results: dict[str, Any], a: str, b: str, n: int = 2) -> tu
     sa, sb = _seed_mean(results, a, n, "sdr"), _seed_mean(results, b, n, "sdr")
     if sa is None or sb is None:
         return None
-    return paired_bootstrap_ci(sa, sb, groups=np.repeat(np.arange(len(sa) // n), n))
+    return paired_bootstrap_ci(sa, sb, groups=mixture_groups(len(sa), n))
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +212,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             sdr = _seed_mean(results, prefix, n, "sdr")
             if sdr is None:
                 continue
-            groups = np.repeat(np.arange(len(sdr) // n), n)  # the sources of one mixture resample together
+            groups = mixture_groups(len(sdr), n)  # the sources of one mixture resample together
             row = {"seeds": sum(1 for name, r in results["runs"].items()
                                 if name.rsplit("_s", 1)[0] == prefix and f"n{n}" in r)}
             for metric in METRICS:

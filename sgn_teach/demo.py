@@ -20,7 +20,7 @@ from .audio import save_audio
 from .checkpoint import load_checkpoint, shipped_checkpoint
 from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
 from .device import get_device
-from .evaluate import evaluate, format_per_class, format_table, model_masks
+from .evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
 from .spectral import SpectralFrontEnd
 
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
@@ -49,26 +49,6 @@ def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, se
         kind = "synthesized"
     marker.write_text(f"{kind}, {clips_per_class} clips per class, seed {seed}\n")
     return root
-
-
-def paired_differences(report: dict, n_sources: int = 2, pairs: tuple[tuple[str, str], ...] = (
-        ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict:
-    """SDR differences between rows on the same sources, each with a 95 % paired bootstrap interval
-    (a mixture's sources are resampled together). Returns {"a-b": [mean, low, high], "lines": [...]}."""
-    import numpy as np
-
-    from .stats import describe_difference, paired_bootstrap_ci
-
-    out: dict = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
-    for a, b in pairs:
-        if a in report["scores"] and b in report["scores"]:
-            x = np.asarray(report["scores"][a]["sdr"], dtype=np.float64)
-            y = np.asarray(report["scores"][b]["sdr"], dtype=np.float64)
-            groups = np.repeat(np.arange(len(x) // n_sources), n_sources)  # source k belongs to mixture k // N
-            mean, low, high = paired_bootstrap_ci(x, y, groups=groups)
-            out[f"{a}-{b}"] = [mean, low, high]
-            out["lines"].append(f"  {a} − {b}: {describe_difference(mean, low, high)}")
-    return out
 
 
 def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: int = 100, device: str = "auto",
