@@ -43,7 +43,9 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         class_idx: (B, N) ground-truth classes, in reference order.
         classes: "gt" — the masks of the ground-truth classes (paper protocol);
             "auto" — classes whose presence p_i > threshold; a reference whose
-            class was not detected gets an all-zero mask (a silent estimate).
+            class was not detected gets an all-zero mask (a silent estimate),
+            which :mod:`sgn_teach.metrics` scores at MISSED_DB in every metric
+            while its partners are still scored against all references.
         binarize: threshold the masks at 0.5 (SoP's test protocol) instead of
             using the soft sigmoid values (ours, the default).
 
@@ -64,7 +66,9 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
         if "presence" not in info:
-            raise ValueError("classes='auto' needs a model with a presence head (sgn, sct or cag)")
+            from .errors import ConfigError
+
+            raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
         detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
         masks = masks * detected[:, :, None, None].to(masks.dtype)
     return masks, info
@@ -98,6 +102,10 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         recall, f1}} (macro-averaged over classes), "scores": {name: {"sdr": [...], …}}
         (per source, for confidence intervals), "setup": {...}}.
     """
+    from .preflight import require_int
+
+    require_int("--n-mixtures", n_mixtures)
+    require_int("--n-sources", n_sources)
     modes = {name: m.training for name, m in models.items()}
     for m in models.values():
         m.eval()
@@ -199,6 +207,22 @@ def _prf(tp: float, fp: float, fn: float) -> dict[str, float]:
     return {"precision": float(p), "recall": float(r), "f1": float(2 * p * r / (p + r)) if p + r else 0.0}
 
 
+
+def paired_differences(report: dict[str, Any], n_sources: int = 2, pairs: tuple[tuple[str, str], ...] = (
+        ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict[str, Any]:
+    """SDR differences between rows of `report` on the same sources, each with a 95 % paired bootstrap
+    interval over mixtures. Returns {"a-b": [mean, low, high] for each pair present, "lines": printable}."""
+    from .stats import describe_difference, mixture_groups, paired_bootstrap_ci
+
+    out: dict[str, Any] = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
+    for a, b in pairs:
+        if a in report["scores"] and b in report["scores"]:
+            x, y = report["scores"][a]["sdr"], report["scores"][b]["sdr"]  # (S,) each, mixture by mixture
+            mean, low, high = paired_bootstrap_ci(x, y, groups=mixture_groups(len(x), n_sources))
+            out[f"{a}-{b}"] = [mean, low, high]
+            out["lines"].append(f"  {a} − {b}: {describe_difference(mean, low, high)}")
+    return out
+
 def format_table(report: dict[str, Any]) -> str:
     """The rows as a Markdown table (mean dB; median SDR; sources counted)."""
     lines = ["| method | SDR | SIR | SAR | SI-SDR | SDR median | n | silent ref/est |",
@@ -220,4 +244,4 @@ def format_per_class(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_table", "format_per_class", "model_masks"]
+__all__ = ["evaluate", "format_table", "format_per_class", "model_masks", "paired_differences"]

@@ -1,75 +1,104 @@
-"""Confidence intervals by the bootstrap, for comparing separation scores.
+"""Confidence intervals for separation scores: is a difference a finding or noise?
 
-The unit of resampling is the **mixture**: two methods scored on the same seeded
-test mixtures are compared *paired* — the difference is taken per mixture and
-the mixtures are resampled with replacement — so the interval reflects how much
-the comparison depends on which mixtures were drawn, and a shared hard mixture
-does not widen it. Per-source scores are first averaged within their mixture
-(:func:`per_mixture`), since the sources of one mixture are not independent.
+Scores of two systems on the *same* mixtures are paired: mixture difficulty
+varies far more than systems do, so the honest interval for "A − B" resamples
+mixtures and takes the difference on each resample (a paired bootstrap), not
+two separate intervals. An interval that contains 0 means "no measurable
+difference" at that confidence.
 
-    diff, low, high = paired_bootstrap_ci(sdr_a, sdr_b)   # mean(a − b) and its 95 % interval
-    mean, low, high = bootstrap_ci(sdr_a)
-
-Percentile intervals, n_boot resamples from ``np.random.default_rng(seed)``:
-the same inputs and seed always give the same interval.
+Scores come per source; sources of one mixture are not independent, so the
+helpers resample *groups* (a mixture's sources together) when `groups` is given.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
-
 import numpy as np
 
 
-def per_mixture(scores: Sequence[float], n_sources: int) -> np.ndarray:
-    """Per-source scores in mixture order (n_mixtures·N,) → per-mixture means (n_mixtures,), NaNs ignored."""
+def _group_means(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Mean per group (e.g. per mixture), or the values themselves: (n,) → (g,)."""
+    if groups is None:
+        return values
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    sums = np.bincount(inverse, weights=values, minlength=len(uniq))
+    counts = np.bincount(inverse, minlength=len(uniq))
+    return sums / counts
+
+
+def mixture_groups(n_scores: int, n_sources: int) -> np.ndarray:
+    """Group id of each per-source score (n_scores,): scores come mixture by mixture, N per mixture, so
+    score k belongs to mixture k // N — pass it as `groups` so a mixture's sources resample together."""
+    return np.arange(n_scores) // n_sources
+
+
+def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                 groups=None) -> tuple[float, float, float]:
+    """(mean, low, high): a percentile bootstrap interval of the mean of `values` (NaNs dropped).
+
+    groups: optional group id per value (e.g. the mixture index of each source);
+    whole groups are resampled.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(values)
+    g = None if groups is None else np.asarray(groups)[keep]
+    units = _group_means(values[keep], g)
+    if units.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, units.size, size=(n_boot, units.size))
+    means = units[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(units.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def paired_bootstrap_ci(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                        groups=None) -> tuple[float, float, float]:
+    """(mean difference a − b, low, high) over paired scores (same mixtures, same order).
+
+    Pairs where either score is NaN are dropped; with `groups`, whole groups
+    (mixtures) are resampled.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need the same shape, got {a.shape} and {b.shape}")
+    return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level, groups=groups)
+
+
+def per_mixture(scores, n_sources: int) -> np.ndarray:
+    """Per-source scores in mixture order (n_mixtures·N,) → per-mixture means (n_mixtures,), NaNs ignored
+    (a mixture with no finite score gives NaN)."""
     arr = np.asarray(scores, dtype=np.float64)
     if arr.size % n_sources:
         raise ValueError(f"{arr.size} scores are not a whole number of {n_sources}-source mixtures")
     rows = arr.reshape(-1, n_sources)  # (n_mixtures · N,) → (n_mixtures, N): one row per mixture
     ok = np.isfinite(rows)
-    return np.where(ok.any(1), np.nansum(np.where(ok, rows, 0.0), 1) / np.maximum(ok.sum(1), 1), np.nan)
+    return np.where(ok.any(1), np.where(ok, rows, 0.0).sum(1) / np.maximum(ok.sum(1), 1), np.nan)
 
 
-def _clean(*arrays: Sequence[float]) -> list[np.ndarray]:
-    """Float arrays of equal length with every position that is NaN in any of them removed."""
-    arrs = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
-    if len({a.size for a in arrs}) != 1:
-        raise ValueError(f"paired samples must have the same length, got {[a.size for a in arrs]}")
-    keep = np.all([np.isfinite(a) for a in arrs], axis=0)
-    if not keep.any():
-        raise ValueError("no finite values to bootstrap")
-    return [a[keep] for a in arrs]
-
-
-def bootstrap_statistic(stat: Callable[..., float], *samples: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                        level: float = 0.95) -> tuple[float, float, float]:
-    """(stat on the samples, low, high): percentile interval of `stat` over paired resamples of the samples."""
-    arrs = _clean(*samples)
-    n = arrs[0].size
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))  # (n_boot, n) resampled positions
-    boots = np.array([stat(*(a[i] for a in arrs)) for i in idx])
+def paired_bootstrap_ratio_ci(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+                              ) -> tuple[float, float, float]:
+    """(mean(a) / mean(b), low, high), resampling the items (mixtures) in pairs — e.g. a weak model's share
+    of a supervised one's SDR. Pairs where either score is NaN are dropped."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need the same shape, got {a.shape} and {b.shape}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(n_boot, a.size))  # (n_boot, n) resampled items
+    ratios = a[idx].mean(axis=1) / b[idx].mean(axis=1)
     alpha = (1 - level) / 2
-    return float(stat(*arrs)), float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))
+    return float(a.mean() / b.mean()), float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
 
 
-def bootstrap_ci(a: Sequence[float], n_boot: int = 2000, seed: int = 0, level: float = 0.95
-                 ) -> tuple[float, float, float]:
-    """(mean, low, high) of `a` with a percentile bootstrap interval (NaNs dropped)."""
-    return bootstrap_statistic(np.mean, a, n_boot=n_boot, seed=seed, level=level)
+def describe_difference(mean: float, low: float, high: float, unit: str = "dB") -> str:
+    """'+1.23 dB [0.80, 1.70]' and whether the interval excludes 0."""
+    verdict = "no measurable difference" if low <= 0 <= high else ("better" if low > 0 else "worse")
+    return f"{mean:+.2f} {unit} [{low:+.2f}, {high:+.2f}] ({verdict})"
 
 
-def paired_bootstrap_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                        level: float = 0.95) -> tuple[float, float, float]:
-    """(mean of a − b, low, high): `a` and `b` are scores of the same items (mixtures) by two methods."""
-    return bootstrap_statistic(lambda x, y: float(np.mean(x - y)), a, b, n_boot=n_boot, seed=seed, level=level)
-
-
-def paired_bootstrap_ratio_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
-                              level: float = 0.95) -> tuple[float, float, float]:
-    """(mean(a) / mean(b), low, high), resampling the items in pairs — e.g. a weak model's share of a supervised one's SDR."""
-    return bootstrap_statistic(lambda x, y: float(np.mean(x) / np.mean(y)), a, b, n_boot=n_boot, seed=seed,
-                               level=level)
-
-
-__all__ = ["per_mixture", "bootstrap_statistic", "bootstrap_ci", "paired_bootstrap_ci", "paired_bootstrap_ratio_ci"]
+__all__ = ["bootstrap_ci", "describe_difference", "mixture_groups", "paired_bootstrap_ci", "paired_bootstrap_ratio_ci",
+           "per_mixture"]

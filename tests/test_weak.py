@@ -311,7 +311,7 @@ def test_bootstrap_intervals():
     assert lo < m < hi and abs(m - base.mean()) < 1e-12
     r, lo, hi = paired_bootstrap_ratio_ci(base + 10, base + 20)
     assert lo < r < hi and abs(r - (base.mean() + 10) / (base.mean() + 20)) < 1e-12
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="same shape"):
         paired_bootstrap_ci([1, 2], [1, 2, 3])
 
 

@@ -27,9 +27,7 @@ __all__ = [
 def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig) -> nn.Module:
     """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`."""
     if model_cfg.variant == "sop":
-        model = SoPModel(model_cfg)
-        model.unet.check_grid(audio_cfg.n_freq_warped, audio_cfg.n_frames)
-        return model
+        return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     if model_cfg.variant == "text":
         return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
