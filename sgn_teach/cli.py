@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .atomic import write_json
-from .config import MODEL_VARIANTS, PRESETS
+from .config import MODEL_KINDS, PRESETS
 from .errors import SGNError
 
 
@@ -46,6 +46,14 @@ def cmd_train(args) -> None:
                        ("val_mixtures", "train__val_mixtures"), ("val_every", "train__val_every")):
         if getattr(args, key) is not None:
             overrides[field] = getattr(args, key)
+    diffusion_args = {"condition": args.condition, "condition_checkpoint": args.condition_checkpoint,
+                      "sampling_steps": args.sampling_steps}
+    for key, value in diffusion_args.items():
+        if value is not None:
+            if args.model != "diffusion":
+                raise SGNError(f"--{key.replace('_', '-')} applies to --model diffusion only")
+            overrides[f"diffusion__{key}"] = value
+    _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
     if args.no_augment:
         cfg.augment.enabled = False
@@ -58,6 +66,20 @@ def cmd_train(args) -> None:
           f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {Path(args.out) / 'model.pt'}")
 
 
+def _check_sampling_steps(steps: int | None, model=None) -> None:
+    """--sampling-steps: a positive count, for a generative (diffusion) model only."""
+    if steps is None:
+        return
+    if steps < 1 or steps > 1000:
+        raise SGNError(f"--sampling-steps must be between 1 and 1000, not {steps}")
+    if model is not None:
+        if not getattr(model, "generative", False):
+            raise SGNError("--sampling-steps applies to diffusion checkpoints only")
+        if steps > len(model.alpha_bar):
+            raise SGNError(f"--sampling-steps must be at most the model's {len(model.alpha_bar)} diffusion steps")
+        model.sampling_steps = steps
+
+
 def cmd_evaluate(args) -> None:
     from .checkpoint import load_checkpoint
     from .data import SoloLibrary
@@ -67,6 +89,7 @@ def cmd_evaluate(args) -> None:
 
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
+    _check_sampling_steps(args.sampling_steps, model)
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
     if lib.classes != classes:
@@ -96,7 +119,9 @@ def cmd_separate(args) -> None:
     from .separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
-    written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device)
+    _check_sampling_steps(args.sampling_steps)
+    written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
+                            sampling_steps=args.sampling_steps)
     for p in written:
         print(p)
 
@@ -136,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", required=True)
     t.add_argument("--out", required=True)
-    t.add_argument("--model", default="sgn", choices=MODEL_VARIANTS)
+    t.add_argument("--model", default="sgn", choices=MODEL_KINDS)
     t.add_argument("--preset", default="small", choices=PRESETS)
     t.add_argument("--steps", type=int)
     t.add_argument("--batch-size", type=int)
@@ -161,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", action="store_true", help="train on plain crops (no gain/pitch/EQ/reverb)")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
+    t.add_argument("--condition", choices=("sgn", "class"),
+                   help="diffusion only: the guide — g_i of a frozen SGN (default) or a learned class embedding")
+    t.add_argument("--condition-checkpoint", default=None,
+                   help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
+    t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
@@ -182,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--binarize", action="store_true",
                    help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
     e.add_argument("--no-nmf", action="store_true")
+    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     e.add_argument("--json", default=None)
     e.add_argument("--device", default="auto")
     e.set_defaults(func=cmd_evaluate)
@@ -191,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--classes", default="auto", help="comma-separated class names, or 'auto'")
+    s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     s.add_argument("--device", default="auto")
     s.set_defaults(func=cmd_separate)
     return p

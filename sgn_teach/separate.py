@@ -91,11 +91,16 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     gain = np.minimum(target_rms / rms, 100.0)                            # (W, 1): quiet windows are not blown up
     x = torch.from_numpy((frames * gain).astype(np.float32)).to(device)
     conditioned = getattr(model, "class_conditioned", False)
-    outs, presence = [], []
+    generative = getattr(model, "generative", False)
+    outs, presence = [], []  # per chunk: (mask logits — or, for a generative model, the log-magnitude — , STFT)
     for chunk in x.split(batch_size):
         a = frontend.analyse(chunk)
-        o = model(a["log_mag"])
-        outs.append((o["mask_logits"].float(), a["stft"]))
+        if generative:  # diffusion: only the presence now; the sources are sampled once the classes are chosen
+            o = {"presence_logits": model.presence_logits(a["log_mag"])}
+            outs.append((a["log_mag"], a["stft"]))
+        else:
+            o = model(a["log_mag"])
+            outs.append((o["mask_logits"].float(), a["stft"]))
         if o.get("presence_logits") is not None:
             presence.append(torch.sigmoid(o["presence_logits"].float()))
     presence_mean = torch.cat(presence).mean(0).cpu() if presence else None
@@ -116,6 +121,9 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     for logits, stft in outs:
         if idx is not None:
             sel = torch.tensor(idx, device=device).expand(logits.shape[0], -1)  # (b, N) same classes for every window
+            if generative:  # `logits` holds the windows' log-magnitudes: sample the N sources
+                est_windows.append(frontend.apply_masks(model.separation_masks(logits, sel)[0], stft))
+                continue
             logits = select_masks(logits, sel)
         est_windows.append(frontend.apply_masks(torch.sigmoid(logits), stft))  # (b, N, size)
     est = torch.cat(est_windows).cpu().numpy() / gain[:, :, None]          # (W, N, size), undo the gain
@@ -142,14 +150,21 @@ def train_level(state: dict) -> float:
 
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
-                  classes: Sequence[str] | str = "auto", device: str = "auto", figure: bool = True) -> list[Path]:
+                  classes: Sequence[str] | str = "auto", device: str = "auto", figure: bool = True,
+                  sampling_steps: int | None = None) -> list[Path]:
     """`python -m sgn_teach separate`: write OUT/<stem>_<class>.wav at the input's rate (+ a figure).
+
+    `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
 
     Everything is computed before anything is written, and each file is written
     atomically, so a bad input leaves no partial output.
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
+    if sampling_steps is not None:
+        if not getattr(model, "generative", False):
+            raise DataError("--sampling-steps applies to diffusion checkpoints only")
+        model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
     wave_native, sr_in = load_audio(in_path, sample_rate=None, mono=True)
     wave = resample(wave_native, sr_in, cfg.audio.sample_rate)
     target_rms = train_level(state)

@@ -121,10 +121,17 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             if validate_during else None
     except DataError:
         val_lib = None  # a library too small to have a validation split: skip validation, say so in history
+    generative = cfg.model.variant == "diffusion"  # notebook 07: its own objective, guided by a frozen SGN
+    if generative:
+        from .models.diffusion_separator import load_condition_weights, prepare_condition
+
+        prepare_condition(cfg, lib.classes)  # checked before anything is written
 
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.train.seed)
-    model = build_model(cfg.model, cfg.audio).to(dev)
+    model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(dev)
+    if generative and not (resume and (out / CKPT_NAME).exists()):
+        load_condition_weights(model)  # the trained SGN (a resumed run has it in its checkpoint)
     opt = make_optimizer(model, cfg)
     precision = resolve_precision(cfg.train.precision, dev)
     history: dict[str, Any] = {"train": [], "val": [], "config": cfg.to_dict(), "classes": lib.classes,
@@ -134,7 +141,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     ckpt_path = out / CKPT_NAME
     if resume and ckpt_path.exists():
         state = read_checkpoint(ckpt_path)
-        if json.loads(state["config"])["model"] != cfg.to_dict()["model"]:
+        saved = json.loads(state["config"])
+        if saved["model"] != cfg.to_dict()["model"] or saved.get("diffusion") != cfg.to_dict().get("diffusion"):
             raise CheckpointError(f"{ckpt_path}: was trained with another model config; use a new --out to start over")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -177,10 +185,14 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             with torch.no_grad():
                 sources, mixture = finish_batch(batch, ds, dev)  # (B, N, L) ÷N, augmented on the device; (B, L)
                 feats = mix_features(mixture, sources, frontend, mask=t.mask)
-            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                outputs = model(feats["log_mag"], classes=class_idx)  # only the N wanted masks are computed
-            loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels, cfg.model.variant,
-                                   weights=loss_weights)
+            if generative:  # the DDPM loss on every source (sgn_teach.models.diffusion_separator)
+                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
+                    loss, parts = model.training_loss(feats, class_idx)
+            else:
+                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
+                    outputs = model(feats["log_mag"], classes=class_idx)  # only the N wanted masks are computed
+                loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels,
+                                       cfg.model.variant, weights=loss_weights)
             for group in opt.param_groups:
                 group["lr"] = t.lr_at(step)
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,300 @@
+"""Generative separation: sample each source's spectrogram, guided by its class (notebook 07).
+
+DAVIS (Huang et al. 2023) separates by *synthesis*: starting from Gaussian noise, a
+denoiser conditioned on the mixture and on a guide (in DAVIS, video frames) walks
+back to the source's magnitude spectrogram. We have no video; the guide is the class:
+
+    condition "sgn"    g_i, the grouped class feature of a frozen, trained SGN (notebook 04):
+                       (B, C, D) from `SGN.class_features(log_mag)`, row i for class i
+    condition "class"  a learned embedding per class: the simple variant
+
+What is generated (x_0, the data of `sgn_teach.ddpm`): the source's warped magnitude
+w_i in a bounded log scale,
+
+    x = 2 · clamp(log1p(w / mag_ref) / log1p(mag_max / mag_ref), 0, 1) − 1   ∈ [−1, 1]
+
+(DAVIS: log1p(w)·0.15 clamped to [0, 1]). Bounded, because DDPM's noise levels assume
+data of unit range, and a deterministic sampler clips its guesses to that range; log1p,
+because it is linear for quiet bins (they all sit near −1 and cost the network nothing)
+and logarithmic for loud ones, where the structure is. mag_ref = 0.1 spreads the
+course's mixtures (median bin ≈ 0.1, loudest ≈ 90) over the whole range.
+
+The estimate is inverted like every other row of the course: the sampled magnitude
+becomes a ratio against the mixture on the warped grid, ŵ_i / w_mix clamped to
+[0, max_ratio], un-warped, multiplied with the mixture's linear magnitude and the
+*mixture phase*. (A ratio keeps the mixture's fine linear-frequency detail that the
+128-row warp cannot represent; with max_ratio > 1 the estimate may exceed the mixture
+where the sources cancelled.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import ddpm
+from ..config import AudioConfig, Config, DiffusionConfig, ModelConfig
+from ..errors import CheckpointError
+from ..spectral import EPS
+from .diffusion import SeparationUNet
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def default_sgn_checkpoint() -> Path:
+    """The shipped small SGN whose g_i guide the shipped diffusion model (sgn_teach/checkpoints/, else checkpoints/)."""
+    for folder in (PACKAGE / "checkpoints", PACKAGE.parent / "checkpoints"):
+        if (folder / "sgn_small.pt").is_file():
+            return folder / "sgn_small.pt"
+    return PACKAGE / "checkpoints" / "sgn_small.pt"
+
+
+class DiffusionSeparator(nn.Module):
+    """A class-conditioned generative separator (DAVIS-style denoiser + DDPM/DDIM).
+
+    Args:
+        model_cfg: `variant` "diffusion" and `n_classes`.
+        audio_cfg: the front-end; the grid is (n_freq_warped, n_frames).
+        dcfg: everything else (see :class:`sgn_teach.config.DiffusionConfig`). With condition
+            "sgn", ``dcfg.sgn_model`` holds the frozen SGN's ModelConfig; its weights are
+            part of this model's state (load them with :func:`load_condition_weights`).
+
+    forward(log_mag (B, 1, F, T), classes (B, K) or None) → dict with
+        masks           (B, K, F, T) ratios in [0, max_ratio], sampled with `sampling_steps` DDIM steps
+        mask_classes    (B, K)
+        presence_logits (B, C) or None — the frozen SGN's presence head (condition "sgn")
+    """
+
+    class_conditioned = True
+    generative = True  # masks are sampled, not predicted in one pass; trains with `training_loss`
+
+    def __init__(self, model_cfg: ModelConfig, audio_cfg: AudioConfig, dcfg: DiffusionConfig) -> None:
+        super().__init__()
+        from .sgn import SGN
+
+        self.cfg, self.dcfg = model_cfg, dcfg
+        self.grid = (audio_cfg.n_freq_warped, audio_cfg.n_frames)
+        self.sgn: SGN | None = None
+        self.class_embed: nn.Embedding | None = None
+        if dcfg.condition == "sgn":
+            if not dcfg.sgn_model:
+                raise ValueError("condition 'sgn' needs the SGN's config in DiffusionConfig.sgn_model "
+                                 "(prepare_condition fills it in from a checkpoint)")
+            sgn_cfg = ModelConfig(**{k: v for k, v in dcfg.sgn_model.items() if k in ModelConfig.__dataclass_fields__})
+            self.sgn = SGN(sgn_cfg, grid=self.grid)
+            self.sgn.requires_grad_(False)  # frozen: only the denoiser trains
+            self.sgn.eval()
+            cond_dim = sgn_cfg.dim
+        else:
+            cond_dim = dcfg.emb_dim
+            self.class_embed = nn.Embedding(model_cfg.n_classes, cond_dim)
+        self.denoiser = SeparationUNet(cond_dim, dcfg.channels, dcfg.levels, dcfg.attention_levels, dcfg.stem,
+                                       dcfg.emb_dim, dcfg.cond_channels, dcfg.heads)
+        self.denoiser.check_grid(*self.grid)
+        self.register_buffer("alpha_bar", ddpm.cosine_alpha_bar(dcfg.timesteps), persistent=False)  # (T,) float64
+        self.sampling_steps = dcfg.sampling_steps  # DDIM steps at inference; change freely
+        self.seed = 0  # the starting noise of every sampling call: the same input gives the same output
+
+    def train(self, mode: bool = True) -> "DiffusionSeparator":
+        """Like nn.Module.train, but the frozen SGN always stays in eval mode."""
+        super().train(mode)
+        if self.sgn is not None:
+            self.sgn.eval()
+        return self
+
+    # ----------------------------------------------------------------- representation
+    def to_repr(self, mag: torch.Tensor) -> torch.Tensor:
+        """Warped magnitude (any shape, ≥ 0) → x ∈ [−1, 1] (the diffusion's data)."""
+        d = self.dcfg
+        top = torch.log1p(torch.tensor(d.mag_max / d.mag_ref))
+        return 2 * (torch.log1p(mag.clamp_min(0) / d.mag_ref) / top).clamp(0, 1) - 1
+
+    def from_repr(self, x: torch.Tensor) -> torch.Tensor:
+        """x ∈ [−1, 1] → warped magnitude (the inverse of `to_repr` below mag_max)."""
+        d = self.dcfg
+        top = torch.log1p(torch.tensor(d.mag_max / d.mag_ref))
+        return d.mag_ref * torch.expm1((x.clamp(-1, 1) + 1) / 2 * top)
+
+    @staticmethod
+    def mixture_magnitude(log_mag: torch.Tensor) -> torch.Tensor:
+        """The network input log(w + eps) back to the warped magnitude w: (B, 1, F, T)."""
+        return (log_mag.float().exp() - EPS).clamp_min(0)
+
+    # ----------------------------------------------------------------- condition
+    def condition(self, log_mag: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The guide of each wanted source: (B, 1, F, T), (B, K) long → c (B, K, Dc), presence logits (B, C) or None."""
+        if self.sgn is None:
+            return self.class_embed(classes.long()), None  # (B, K) → (B, K, Dc)
+        with torch.no_grad():
+            out = self.sgn.class_features(log_mag)
+        g = out["class_features"]  # (B, C, D)
+        # (B, K) → (B, K, D) for gather: the class features of the wanted classes
+        g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
+        return g.float(), out["presence_logits"]
+
+    def presence_logits(self, log_mag: torch.Tensor) -> torch.Tensor | None:
+        """The frozen SGN's presence logits (B, C), or None for the class-embedding condition."""
+        if self.sgn is None:
+            return None
+        with torch.no_grad():
+            return self.sgn.class_features(log_mag)["presence_logits"]
+
+    # ----------------------------------------------------------------- training
+    def training_loss(self, feats: dict[str, torch.Tensor], class_idx: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The DDPM objective on every source of a batch of mixtures.
+
+        Args:
+            feats: from :func:`sgn_teach.data.mix_features`: `log_mag`, `mag_warped` (B, 1, F, T)
+                and `source_mag_warped` (B, N, F, T).
+            class_idx: (B, N) the sources' classes.
+
+        A step t ~ U{0 … T−1} and noise ε per source; x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε; the loss is
+        the squared error of the network's v̂ (or ε̂) against its target, weighted per source by
+        min(1, snr_cap / (1 + SNR_t)), SNR_t = ᾱ_t / (1 − ᾱ_t).
+
+        Why the weight: an error of v̂ is an error of x̂_0 times 1/√(1−ᾱ_t) = √(1 + SNR_t), so plain
+        v-MSE weighs the x_0 of nearly clean steps (SNR in the hundreds) far above that of the
+        noisy steps, where a separation is decided. Capping the weight at snr_cap/(1 + SNR) is
+        the min-SNR-γ strategy (Hang et al. 2023), which trains diffusion models several times
+        faster; in x_0 terms every step then counts min(1 + SNR_t, snr_cap).
+
+        Returns:
+            (loss, {"v_mse" or "eps_mse": the unweighted error, "total": the weighted loss}).
+        """
+        src = feats["source_mag_warped"]
+        B, N, Fq, T = src.shape
+        cond, _ = self.condition(feats["log_mag"], class_idx)                  # (B, N, Dc)
+        x0 = self.to_repr(src).reshape(B * N, 1, Fq, T)                       # fold the N sources into the batch
+        mix = self.to_repr(feats["mag_warped"]).repeat_interleave(N, dim=0)  # (B, 1, F, T) → (B·N, 1, F, T)
+        t = torch.randint(0, len(self.alpha_bar), (B * N,), device=x0.device)
+        noise = torch.randn_like(x0)
+        x_t = ddpm.q_sample(x0, t, noise, self.alpha_bar)
+        target = ddpm.v_target(x0, noise, t, self.alpha_bar) if self.dcfg.prediction == "v" else noise
+        pred = self.denoiser(x_t, t, mix, cond.reshape(B * N, -1))            # (B, N, Dc) → (B·N, Dc)
+        err = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))             # (B·N,) per source
+        if self.dcfg.snr_cap > 0:
+            a = self.alpha_bar[t]                                             # (B·N,) float64
+            weight = (self.dcfg.snr_cap * (1 - a)).clamp(max=1.0).float()     # snr_cap / (1 + SNR) = snr_cap·(1 − ᾱ)
+        else:
+            weight = torch.ones_like(err)
+        loss = (weight * err).mean()
+        return loss, {f"{self.dcfg.prediction}_mse": err.mean().detach(), "total": loss.detach()}
+
+    # ----------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None,
+               generator: torch.Generator | None = None, trajectory: bool = False):
+        """Sample the sources of `classes` from noise with deterministic DDIM.
+
+        Args:
+            log_mag: (B, 1, F, T) the mixture (the network input of every model).
+            classes: (B, K) long.
+            steps: DDIM steps (default `self.sampling_steps`).
+            generator: for the starting noise (default: seeded with `self.seed`).
+            trajectory: also return the per-step {"t", "x_t", "x0_hat"}, each (B, K, F, T).
+
+        Returns:
+            x̂_0 (B, K, F, T) in the representation (`from_repr` gives magnitudes), and the
+            presence logits (B, C) or None; with trajectory=True a third item.
+        """
+        B, K = classes.shape
+        Fq, T = log_mag.shape[-2:]
+        if generator is None:
+            generator = torch.Generator().manual_seed(self.seed)
+        cond, presence = self.condition(log_mag, classes)
+        cond = cond.reshape(B * K, -1)                                                 # (B, K, Dc) → (B·K, Dc)
+        mix = self.to_repr(self.mixture_magnitude(log_mag)).repeat_interleave(K, dim=0)  # (B·K, 1, F, T)
+
+        def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self.denoiser(x_t, t, mix, cond)
+
+        result = ddpm.ddim_sample(denoise, (B * K, 1, Fq, T), self.alpha_bar, steps or self.sampling_steps,
+                                  prediction=self.dcfg.prediction, generator=generator, device=log_mag.device,
+                                  trajectory=trajectory)
+        x0, traj = result if trajectory else (result, None)
+        x0 = x0.reshape(B, K, Fq, T)  # (B·K, 1, F, T) → (B, K, F, T)
+        if not trajectory:
+            return x0, presence
+        for step in traj:
+            step["x_t"] = step["x_t"].reshape(B, K, Fq, T)
+            step["x0_hat"] = step["x0_hat"].reshape(B, K, Fq, T)
+        return x0, presence, traj
+
+    def masks_from_sample(self, x0: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
+        """Sampled sources (B, K, F, T) in the representation → ratios ŵ_i / w_mix in [0, max_ratio]."""
+        est = self.from_repr(x0)                                  # (B, K, F, T) magnitudes
+        mix = self.mixture_magnitude(log_mag)                     # (B, 1, F, T), broadcasts over K
+        return (est / (mix + 1e-8)).clamp(0, self.dcfg.max_ratio)
+
+    @torch.no_grad()
+    def separation_masks(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None
+                         ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """(B, 1, F, T), (B, K) → ratio masks (B, K, F, T) and info {"presence": (B, C)} where the SGN gives it."""
+        x0, presence = self.sample(log_mag, classes, steps)
+        info = {"presence": torch.sigmoid(presence.float())} if presence is not None else {}
+        return self.masks_from_sample(x0, log_mag), info
+
+    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        if classes is None:  # every class: C sampling runs per mixture
+            classes = torch.arange(self.cfg.n_classes, device=log_mag.device).expand(log_mag.shape[0], -1)
+        x0, presence = self.sample(log_mag, classes)
+        return {"masks": self.masks_from_sample(x0, log_mag), "mask_classes": classes, "presence_logits": presence}
+
+
+# --------------------------------------------------------------------------- the frozen SGN
+
+
+def prepare_condition(cfg: Config, classes: list[str]) -> None:
+    """Fill in ``cfg.diffusion.sgn_model`` from the SGN checkpoint (condition "sgn"); check it fits.
+
+    The SGN must have the same front-end (grid) as the diffusion model, class features
+    (any SGN variant, not `sop`) and the library's classes. CheckpointError otherwise.
+    """
+    d = cfg.diffusion
+    if d is None or d.condition != "sgn":
+        return
+    path = Path(d.condition_checkpoint) if d.condition_checkpoint else default_sgn_checkpoint()
+    from ..checkpoint import read_checkpoint
+
+    state = read_checkpoint(path)
+    sgn_cfg = Config.from_dict(json.loads(state["config"]))
+    if sgn_cfg.model.variant not in ("sgn", "sct", "cag", "baseline"):
+        raise CheckpointError(f"{path}: a {sgn_cfg.model.variant!r} model has no class features g_i; "
+                              "condition 'sgn' needs an SGN checkpoint")
+    if (sgn_cfg.audio.n_freq_warped, sgn_cfg.audio.n_frames) != (cfg.audio.n_freq_warped, cfg.audio.n_frames) \
+            or sgn_cfg.audio.n_fft != cfg.audio.n_fft or sgn_cfg.audio.sample_rate != cfg.audio.sample_rate:
+        raise CheckpointError(f"{path}: its front-end (preset {sgn_cfg.preset!r}, grid {sgn_cfg.audio.n_freq_warped}×"
+                              f"{sgn_cfg.audio.n_frames}) does not match the diffusion model's (preset {cfg.preset!r}, "
+                              f"{cfg.audio.n_freq_warped}×{cfg.audio.n_frames}); use an SGN of the same preset")
+    if list(state["classes"]) != list(classes):
+        raise CheckpointError(f"{path}: its classes ({', '.join(state['classes'])}) do not match the data's "
+                              f"({', '.join(classes)})")
+    d.condition_checkpoint = str(path)
+    d.sgn_model = dataclasses.asdict(sgn_cfg.model)  # as rebuilt (older checkpoints get their defaults right)
+
+
+def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | None = None) -> None:
+    """Copy the trained SGN's weights into ``model.sgn`` (from ``dcfg.condition_checkpoint`` by default)."""
+    if model.sgn is None:
+        return
+    from ..checkpoint import read_checkpoint
+
+    path = Path(path or model.dcfg.condition_checkpoint or default_sgn_checkpoint())
+    state = read_checkpoint(path)
+    try:
+        model.sgn.load_state_dict(state["model"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: does not fit the SGN the diffusion model was built for "
+                              f"({str(exc).splitlines()[0][:160]})") from None
+    model.sgn.eval()
+
+
+__all__ = ["DiffusionSeparator", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint"]
