@@ -160,8 +160,8 @@ class DiffusionConfig:
     condition: str = "sgn"         # the guide: "sgn" = g_i of a frozen SGN, "class" = a learned class embedding
     condition_checkpoint: str = ""  # the SGN checkpoint g_i comes from ("" = the shipped sgn_small.pt)
     sgn_model: dict = field(default_factory=dict)  # that SGN's ModelConfig (filled in at training time)
-    channels: int = 32             # width of the denoiser's first level; level k has channels·2^k
-    levels: int = 3                # resolutions of the Separation U-Net (after its 2×2 patch stem)
+    channels: int = 16             # width of the denoiser's first level; level k has channels·2^k
+    levels: int = 4                # resolutions of the Separation U-Net (after its 2×2 patch stem)
     attention_levels: int = 2      # the lowest this many resolutions get time-frequency attention
     stem: int = 2                  # the patch stem: a stem×stem stride-stem conv in, its transpose out
     emb_dim: int = 128             # width of the timestep (+ condition) embedding
@@ -169,15 +169,22 @@ class DiffusionConfig:
     heads: int = 4                 # attention heads of the time-frequency attention
     timesteps: int = 1000          # DDPM's T
     prediction: str = "v"          # what the network predicts: "v" (default) or "eps"
+    train_all_sources: bool = False  # train on every source of a mixture (default: one random source per mixture)
+    loudness_weight: bool = True   # weight the loss per bin by SoP's clamp(log1p(w_mix), 1e-3, 10) (mean 1)
+    noisy_share: float = 0.5       # this share of each batch draws t from the noisiest third (the rest: uniform)
     snr_cap: float = 5.0           # loss weight min(1, snr_cap / (1 + SNR_t)): nearly clean steps count less (0: off)
-    sampling_steps: int = 8        # DDIM steps at inference (the default of evaluate/separate)
-    mag_ref: float = 0.1           # representation: x = 2·clamp(log1p(|w|/mag_ref) / log1p(mag_max/mag_ref), 0, 1) − 1
+    sampling_steps: int = 4        # DDIM steps at inference (the default of evaluate/separate)
+    target: str = "relative"       # x_0: "relative" = repr(source) − repr(mixture), "absolute" = repr(source) (DAVIS)
+    data_scale: float = 4.0        # x_0 ∈ [−data_scale, data_scale]: ≈ unit variance, what v-prediction assumes
+    mag_ref: float = 0.1           # repr(w) = 2·clamp(log1p(w/mag_ref) / log1p(mag_max/mag_ref), 0, 1) − 1
     mag_max: float = 200.0
     max_ratio: float = 1.0         # the estimate becomes a ratio against the mixture, clamped to [0, max_ratio]
 
     def __post_init__(self) -> None:
         if self.condition not in ("sgn", "class"):
             raise ValueError(f"condition must be 'sgn' or 'class', not {self.condition!r}")
+        if self.target not in ("relative", "absolute"):
+            raise ValueError(f"target must be 'relative' or 'absolute', not {self.target!r}")
         if self.prediction not in ("v", "eps"):
             raise ValueError(f"prediction must be 'v' or 'eps', not {self.prediction!r}")
         if self.sampling_steps < 1 or self.sampling_steps > self.timesteps:
@@ -190,10 +197,10 @@ DIFFUSION_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
               "train": dict(batch_size=32, lr=2e-4, optimizer="adam", steps=50000, val_every=2500,
                             ckpt_every=1000, val_mixtures=32)},
     "small": {"diffusion": dict(),
-              "train": dict(batch_size=16, lr=1e-3, optimizer="adam", steps=800, schedule="cosine",
-                            warmup_steps=40, val_every=200, ckpt_every=50, val_mixtures=24)},
-    "tiny": {"diffusion": dict(channels=8, levels=2, attention_levels=1, emb_dim=32, cond_channels=8, heads=2,
-                               sampling_steps=4),
+              "train": dict(batch_size=16, lr=2e-3, optimizer="adam", steps=2000, schedule="cosine",
+                            warmup_steps=50, val_every=500, ckpt_every=100, val_mixtures=24)},
+    "tiny": {"diffusion": dict(channels=8, levels=3, attention_levels=1, emb_dim=32, cond_channels=8, heads=2,
+                               sampling_steps=2),
              "train": dict(batch_size=4, lr=2e-3, optimizer="adam", steps=50, val_every=25, ckpt_every=25,
                            val_mixtures=4, precision="fp32")},
 }

@@ -159,7 +159,10 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
                     augment=cfg.augment, defer_augment=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
                                          num_workers=t.num_workers, drop_last=True,
-                                         persistent_workers=t.num_workers > 0)
+                                         persistent_workers=t.num_workers > 0,
+                                         # its own generator: starting the loader must not draw from the global
+                                         # RNG, whose state a resumed run restores (the diffusion noise uses it)
+                                         generator=torch.Generator().manual_seed(t.seed))
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
     use_amp = precision == "bf16"
     loss_weights = (t.w_rec, t.w_ce, t.w_presence)

@@ -8,16 +8,31 @@ back to the source's magnitude spectrogram. We have no video; the guide is the c
                        (B, C, D) from `SGN.class_features(log_mag)`, row i for class i
     condition "class"  a learned embedding per class: the simple variant
 
-What is generated (x_0, the data of `sgn_teach.ddpm`): the source's warped magnitude
-w_i in a bounded log scale,
+What is generated (x_0, the data of `sgn_teach.ddpm`). Magnitudes w on the warped grid are
+put on a bounded log scale,
 
-    x = 2 · clamp(log1p(w / mag_ref) / log1p(mag_max / mag_ref), 0, 1) − 1   ∈ [−1, 1]
+    repr(w) = 2 · clamp(log1p(w / mag_ref) / log1p(mag_max / mag_ref), 0, 1) − 1   ∈ [−1, 1]
 
-(DAVIS: log1p(w)·0.15 clamped to [0, 1]). Bounded, because DDPM's noise levels assume
-data of unit range, and a deterministic sampler clips its guesses to that range; log1p,
-because it is linear for quiet bins (they all sit near −1 and cost the network nothing)
-and logarithmic for loud ones, where the structure is. mag_ref = 0.1 spreads the
-course's mixtures (median bin ≈ 0.1, loudest ≈ 90) over the whole range.
+(DAVIS: log1p(w)·0.15 clamped to [0, 1]): bounded, because a deterministic sampler clips
+its guesses to the data range; log1p, because it is linear for quiet bins (they all sit
+near −1 and cost nothing) and logarithmic for loud ones, where the structure is;
+mag_ref = 0.1 spreads the course's mixtures (median bin ≈ 0.1, loudest ≈ 90) over the range.
+
+    target "relative" (default)  x_0 = data_scale · clamp(repr(w_i) − repr(w_mix), −1, 1)
+    target "absolute" (DAVIS)    x_0 = data_scale · repr(w_i)
+
+Relative: 0 is "as loud as the mixture", −data_scale "absent", > 0 "louder than the
+mixture"; a fresh network (which predicts x̂_0 ≈ 0) starts from "copy the mixture" instead
+of silence. data_scale = 4 gives x_0 about unit variance (the relative target's RMS is
+≈ 0.24): v-prediction is EDM's preconditioning for data of unit variance, and with data
+four times smaller the network must first learn to undo its own skip path at every
+noise level — in our short runs multi-step sampling then drifted away from the data.
+
+Training, chosen for a CPU budget of ~1000 steps (measured in short runs, see the README):
+one random source per mixture (more mixtures for the same compute), half of the sources
+at the noisiest third of the steps (where the separation is decided; the sampler's first
+step is pure regression), and SoP's per-bin weight log1p(w_mix) so that the loud bins,
+where the sources compete, dominate the loss.
 
 The estimate is inverted like every other row of the course: the sampled magnitude
 becomes a ratio against the mixture on the warped grid, ŵ_i / w_mix clamped to
@@ -46,14 +61,20 @@ from ..spectral import EPS
 from .diffusion import SeparationUNet
 
 PACKAGE = Path(__file__).resolve().parents[1]
+NOISY_FROM = 2 / 3  # `noisy_share` of the training sources draw t from [NOISY_FROM·T, T)
+
+
+def shipped_checkpoint(name: str) -> Path | None:
+    """A shipped checkpoint by file name: sgn_teach/checkpoints/NAME, else the repository's checkpoints/NAME; None if neither."""
+    for folder in (PACKAGE / "checkpoints", PACKAGE.parent / "checkpoints"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 def default_sgn_checkpoint() -> Path:
-    """The shipped small SGN whose g_i guide the shipped diffusion model (sgn_teach/checkpoints/, else checkpoints/)."""
-    for folder in (PACKAGE / "checkpoints", PACKAGE.parent / "checkpoints"):
-        if (folder / "sgn_small.pt").is_file():
-            return folder / "sgn_small.pt"
-    return PACKAGE / "checkpoints" / "sgn_small.pt"
+    """The shipped small SGN whose g_i guide the shipped diffusion model."""
+    return shipped_checkpoint("sgn_small.pt") or PACKAGE / "checkpoints" / "sgn_small.pt"
 
 
 class DiffusionSeparator(nn.Module):
@@ -127,6 +148,23 @@ class DiffusionSeparator(nn.Module):
         """The network input log(w + eps) back to the warped magnitude w: (B, 1, F, T)."""
         return (log_mag.float().exp() - EPS).clamp_min(0)
 
+    def encode(self, source_mag: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
+        """The diffusion's data x_0 for a source: (B, N, F, T) and its mixture (B, 1, F, T) → (B, N, F, T) in [−1, 1].
+
+        "absolute" (DAVIS): repr(w_i). "relative": repr(w_i) − repr(w_mix), clamped — 0 means
+        "as loud as the mixture", −1 "absent", > 0 "louder than the mixture".
+        """
+        x = self.to_repr(source_mag)
+        x = x if self.dcfg.target == "absolute" else (x - self.to_repr(mix_mag)).clamp(-1, 1)
+        return self.dcfg.data_scale * x
+
+    def decode(self, x0: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
+        """The inverse of `encode`: x_0 (B, K, F, T), mixture (B, 1, F, T) → source magnitudes (B, K, F, T)."""
+        x0 = (x0 / self.dcfg.data_scale).clamp(-1, 1)
+        if self.dcfg.target == "absolute":
+            return self.from_repr(x0)
+        return self.from_repr((self.to_repr(mix_mag) + x0).clamp(-1, 1))
+
     # ----------------------------------------------------------------- condition
     def condition(self, log_mag: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The guide of each wanted source: (B, 1, F, T), (B, K) long → c (B, K, Dc), presence logits (B, C) or None."""
@@ -149,7 +187,8 @@ class DiffusionSeparator(nn.Module):
     # ----------------------------------------------------------------- training
     def training_loss(self, feats: dict[str, torch.Tensor], class_idx: torch.Tensor
                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The DDPM objective on every source of a batch of mixtures.
+        """The DDPM objective on the sources of a batch of mixtures (one random source per mixture,
+        or all of them with ``train_all_sources``).
 
         Args:
             feats: from :func:`sgn_teach.data.mix_features`: `log_mag`, `mag_warped` (B, 1, F, T)
@@ -171,15 +210,27 @@ class DiffusionSeparator(nn.Module):
         """
         src = feats["source_mag_warped"]
         B, N, Fq, T = src.shape
+        if not self.dcfg.train_all_sources:  # one source per mixture: more mixtures for the same compute
+            pick = torch.randint(0, N, (B,), device=src.device)
+            src = src[torch.arange(B, device=src.device), pick][:, None]      # (B, N, F, T) → (B, 1, F, T)
+            class_idx = class_idx.gather(1, pick[:, None])                     # (B, N) → (B, 1)
+            N = 1
         cond, _ = self.condition(feats["log_mag"], class_idx)                  # (B, N, Dc)
-        x0 = self.to_repr(src).reshape(B * N, 1, Fq, T)                       # fold the N sources into the batch
+        x0 = self.encode(src, feats["mag_warped"]).reshape(B * N, 1, Fq, T)   # fold the N sources into the batch
         mix = self.to_repr(feats["mag_warped"]).repeat_interleave(N, dim=0)  # (B, 1, F, T) → (B·N, 1, F, T)
-        t = torch.randint(0, len(self.alpha_bar), (B * N,), device=x0.device)
+        T_ = len(self.alpha_bar)
+        t = torch.randint(0, T_, (B * N,), device=x0.device)
+        noisy = torch.rand(B * N, device=x0.device) < self.dcfg.noisy_share  # these learn the hardest steps
+        t = torch.where(noisy, torch.randint(int(NOISY_FROM * T_), T_, (B * N,), device=x0.device), t)
         noise = torch.randn_like(x0)
         x_t = ddpm.q_sample(x0, t, noise, self.alpha_bar)
         target = ddpm.v_target(x0, noise, t, self.alpha_bar) if self.dcfg.prediction == "v" else noise
         pred = self.denoiser(x_t, t, mix, cond.reshape(B * N, -1))            # (B, N, Dc) → (B·N, Dc)
-        err = (pred.float() - target).pow(2).mean(dim=(1, 2, 3))             # (B·N,) per source
+        sq = (pred.float() - target).pow(2)                                    # (B·N, 1, F, T)
+        if self.dcfg.loudness_weight:  # SoP's per-bin weight: the bins where the mixture is loud count more
+            w = torch.log1p(feats["mag_warped"].float()).clamp(1e-3, 10).repeat_interleave(N, dim=0)  # (B·N, 1, F, T)
+            sq = sq * w / w.mean()
+        err = sq.mean(dim=(1, 2, 3))                                           # (B·N,) per source
         if self.dcfg.snr_cap > 0:
             a = self.alpha_bar[t]                                             # (B·N,) float64
             weight = (self.dcfg.snr_cap * (1 - a)).clamp(max=1.0).float()     # snr_cap / (1 + SNR) = snr_cap·(1 − ᾱ)
@@ -202,7 +253,7 @@ class DiffusionSeparator(nn.Module):
             trajectory: also return the per-step {"t", "x_t", "x0_hat"}, each (B, K, F, T).
 
         Returns:
-            x̂_0 (B, K, F, T) in the representation (`from_repr` gives magnitudes), and the
+            x̂_0 (B, K, F, T), the diffusion's data (`decode` gives magnitudes), and the
             presence logits (B, C) or None; with trajectory=True a third item.
         """
         B, K = classes.shape
@@ -217,7 +268,8 @@ class DiffusionSeparator(nn.Module):
             return self.denoiser(x_t, t, mix, cond)
 
         result = ddpm.ddim_sample(denoise, (B * K, 1, Fq, T), self.alpha_bar, steps or self.sampling_steps,
-                                  prediction=self.dcfg.prediction, generator=generator, device=log_mag.device,
+                                  prediction=self.dcfg.prediction, clip=self.dcfg.data_scale, generator=generator,
+                                  device=log_mag.device,
                                   trajectory=trajectory)
         x0, traj = result if trajectory else (result, None)
         x0 = x0.reshape(B, K, Fq, T)  # (B·K, 1, F, T) → (B, K, F, T)
@@ -229,9 +281,9 @@ class DiffusionSeparator(nn.Module):
         return x0, presence, traj
 
     def masks_from_sample(self, x0: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
-        """Sampled sources (B, K, F, T) in the representation → ratios ŵ_i / w_mix in [0, max_ratio]."""
-        est = self.from_repr(x0)                                  # (B, K, F, T) magnitudes
+        """Sampled sources x̂_0 (B, K, F, T) → ratios ŵ_i / w_mix in [0, max_ratio]."""
         mix = self.mixture_magnitude(log_mag)                     # (B, 1, F, T), broadcasts over K
+        est = self.decode(x0, mix)                                # (B, K, F, T) magnitudes
         return (est / (mix + 1e-8)).clamp(0, self.dcfg.max_ratio)
 
     @torch.no_grad()
@@ -297,4 +349,5 @@ def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | 
     model.sgn.eval()
 
 
-__all__ = ["DiffusionSeparator", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint"]
+__all__ = ["DiffusionSeparator", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint",
+           "shipped_checkpoint"]
