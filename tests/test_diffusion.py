@@ -321,3 +321,18 @@ def test_evaluate_is_reproducible(synth_library, tiny_audio):
     r2 = evaluate({"d": model}, lib, tiny_audio, n_mixtures=2, rows=(), progress=False)
     assert r1["scores"]["d"] == r2["scores"]["d"]
     assert isinstance(model, DiffusionSeparator)
+
+
+def test_set_sampling_steps(synth_library, tmp_path):
+    from sgn_teach.models.diffusion_separator import set_sampling_steps
+
+    run = tmp_path / "run"
+    train(get_preset("tiny", "diffusion", diffusion__condition="class", train__steps=1, train__batch_size=2),
+          synth_library, run, device="cpu", progress=False, validate_during=False)
+    before = load_checkpoint(run / "model.pt")[0].state_dict()
+    set_sampling_steps(run / "model.pt", 7)
+    model, cfg, *_ = load_checkpoint(run / "model.pt")
+    assert cfg.diffusion.sampling_steps == 7 and model.sampling_steps == 7
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    with pytest.raises(ValueError):
+        set_sampling_steps(run / "model.pt", 0)

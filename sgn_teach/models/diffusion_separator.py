@@ -349,5 +349,26 @@ def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | 
     model.sgn.eval()
 
 
-__all__ = ["DiffusionSeparator", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint",
+def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
+    """Rewrite a diffusion checkpoint's default number of DDIM steps (after measuring SDR against steps).
+
+    Only ``diffusion.sampling_steps`` in its config changes; weights, classes, step and
+    history stay as they were. The file is replaced atomically.
+    """
+    from ..atomic import atomic_path
+    from ..checkpoint import read_checkpoint
+
+    state = read_checkpoint(path)
+    cfg = json.loads(state["config"])
+    if not cfg.get("diffusion"):
+        raise CheckpointError(f"{path}: not a diffusion checkpoint")
+    if not 1 <= int(steps) <= int(cfg["diffusion"].get("timesteps", 1000)):
+        raise ValueError(f"steps must be in 1…{cfg['diffusion'].get('timesteps', 1000)}, not {steps}")
+    cfg["diffusion"]["sampling_steps"] = int(steps)
+    state["config"] = json.dumps(cfg, indent=2, sort_keys=True)
+    with atomic_path(Path(path), ".pt") as tmp:
+        torch.save(state, tmp)
+
+
+__all__ = ["DiffusionSeparator", "set_sampling_steps", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint",
            "shipped_checkpoint"]
