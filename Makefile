@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test test-fast test-notebooks lab bench constraints clean
+.PHONY: setup system-deps demo test test-fast test-notebooks lab bench book book-fast constraints clean
 
 # Python environment: a venv with the pinned versions (constraints.txt) and the package in editable mode.
 $(STAMP): pyproject.toml constraints.txt
@@ -32,6 +32,15 @@ test-fast: setup
 test-notebooks: setup
 	SGN_FAST=1 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
+# The published course: every notebook executed with the full settings (long: it trains models), as a static
+# site in build/book/html. `make book-fast` builds it with CI's settings (SGN_FAST=1) in minutes; `make test`
+# builds that too and opens every page in headless Chromium (tests/test_book.py).
+book: setup
+	$(PY) notebooks/book/build.py --out build/book
+
+book-fast: setup
+	SGN_FAST=1 $(PY) notebooks/book/build.py --out build/book-fast
+
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
@@ -45,4 +54,4 @@ constraints: $(STAMP)
 	$(PY) -m pip freeze | grep -v -E "^(-e|sgn.teach)" | grep -v "@ file" >> constraints.txt
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs build .pytest_cache

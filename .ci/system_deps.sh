@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Install FluidSynth and a General MIDI SoundFont where apt is available and we are root.
-# Everywhere else: say so and carry on — the course falls back to the procedural synthesizer.
+# System packages, installed through apt where it is available and we are root:
+#   - FluidSynth and the course's three General MIDI SoundFonts (the sampled instruments of the course data);
+#   - for the published course (`make book` and its test): Chromium and its WebDriver (the book test opens the
+#     site in a real headless browser) and MathJax (the book's formulas, served from the site itself).
+# Everywhere else: say what is missing and carry on — the course falls back to the procedural synthesizer,
+# and the book's browser test skips with a message.
 set -u
-sf2_present() { ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1 || [ -n "${SGN_SOUNDFONT:-}" ]; }
-if command -v fluidsynth >/dev/null 2>&1 && sf2_present; then
-  echo "system deps: FluidSynth and a GM SoundFont are installed."
+COURSE_PKGS="fluidsynth fluid-soundfont-gm timgm6mb-soundfont csound-soundfont"
+BOOK_PKGS="chromium chromium-driver libjs-mathjax"
+missing=""
+for pkg in $COURSE_PKGS $BOOK_PKGS; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -z "$missing" ]; then
+  echo "system deps: FluidSynth, the three GM SoundFonts, Chromium, chromedriver and MathJax are installed."
   exit 0
 fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  echo "system deps: installing fluidsynth and fluid-soundfont-gm with apt-get (about a minute)…"
+  echo "system deps: installing$missing with apt-get (a minute or two)…"
   export DEBIAN_FRONTEND=noninteractive
-  if apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fluidsynth fluid-soundfont-gm >/dev/null 2>&1; then
-    echo "system deps: FluidSynth installed; SoundFont at /usr/share/sounds/sf2/FluidR3_GM.sf2."
+  if apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $missing >/dev/null 2>&1; then
+    echo "system deps: installed$missing."
     exit 0
   fi
-  echo "system deps: apt-get could not install fluidsynth; falling back to the procedural synthesizer."
+  echo "system deps: apt-get could not install$missing; the course falls back to the procedural synthesizer"
+  echo "system deps: where FluidSynth is missing, and the book's browser test skips without Chromium."
   exit 0
 fi
-echo "system deps: FluidSynth not installed (needs apt-get and root: 'sudo apt-get install fluidsynth fluid-soundfont-gm')."
-echo "system deps: the course data will come from the procedural synthesizer instead of sampled instruments."
+echo "system deps: missing$missing (needs apt-get and root: 'sudo apt-get install$missing')."
+echo "system deps: the course data will come from the procedural synthesizer where FluidSynth is missing."
 exit 0

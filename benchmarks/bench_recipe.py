@@ -9,13 +9,13 @@ validation mixtures of the third ("unseen timbre", default fluidr3). Test
 clips are never touched here: the README's test-split tables come from other
 commands. Runs are resumable (finished ones are skipped, interrupted ones continue).
 
-Recipes (each adds one change to the one before it, so the table reads as a path):
+Recipes (each adds one change to the recipe it names, so the table reads as a path):
     A  the first shipped recipe: Adam 1e-3 constant, binary target, no augmentation, unscaled ⟨g, U⟩
-    B  + mask logits scaled by 1/√D
-    C  + linear warm-up and cosine decay (peak lr 2e-3)
-    D  + ratio-mask target
-    E  + per-source gain ×0.5–1.5
-    F  + pitch ±1 semitone, tilt ±3 dB/oct, EQ ±6 dB, reverb 30 %
+    B  A + mask logits scaled by 1/√D
+    C  B + linear warm-up and cosine decay (peak lr 2e-3)
+    D  C + ratio-mask target instead of binary
+    E  C + per-source gain ×0.5–1.5
+    F  E + pitch ±1 semitone, tilt ±3 dB/oct, EQ ±6 dB, reverb 30 %
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from sgn_teach.atomic import write_json
@@ -32,18 +33,20 @@ from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
+from sgn_teach.stats import paired_bootstrap_ci
 from sgn_teach.train import MODEL_NAME, train
 
 GAIN = dict(augment__enabled=True)
 FULL_AUG = dict(augment__enabled=True, augment__pitch_semitones=1.0, augment__tilt_db_per_octave=3.0,
                 augment__eq_db=6.0, augment__reverb_prob=0.3)
+PARENT = {"B": "A", "C": "B", "D": "C", "E": "C", "F": "E"}  # the recipe each one changes
 RECIPES: dict[str, dict] = {
     "A": dict(model__logit_scale=False, train__schedule="constant", train__lr=1e-3, train__mask="binary"),
     "B": dict(train__schedule="constant", train__lr=1e-3, train__mask="binary"),
     "C": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary"),
     "D": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio"),
-    "E": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio", **GAIN),
-    "F": dict(train__schedule="cosine", train__lr=2e-3, train__mask="ratio", **FULL_AUG),
+    "E": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary", **GAIN),
+    "F": dict(train__schedule="cosine", train__lr=2e-3, train__mask="binary", **FULL_AUG),
 }
 
 
@@ -89,7 +92,7 @@ def main() -> None:
         if not (run / MODEL_NAME).exists():
             print(f"== recipe {name}: training {run}", flush=True)
             train(cfg, args.data, run, device="cpu", resume=True, soundfonts=fonts)
-        if name in results and results[name].get("steps") == args.steps:
+        if name in results and results[name].get("steps") == args.steps and "scores" in results[name]["seen"]:
             continue
         model, cfg, classes, step, state = load_checkpoint(run / MODEL_NAME)
         seconds = json.loads(state["extra"])["seconds"]
@@ -100,20 +103,33 @@ def main() -> None:
             rep = evaluate({"m": model}, lib, cfg.audio, n_mixtures=args.n_mixtures, seed=777, rows=(),
                            progress=False)
             row[label] = {k: rep["rows"]["m"][k] for k in ("sdr", "sir", "sar", "si_sdr")}
+            row[label]["scores"] = rep["scores"]["m"]["sdr"]  # per source, for paired intervals
             row[label]["eval_seconds"] = round(time.time() - t0, 1)
         results[name] = row
         write_json(results_path, results)
     print(f"\n{args.variant}, small preset, {args.steps} steps × 16 mixtures, trained on {args.train_fonts}; "
           f"{args.n_mixtures} validation mixtures each (SDR dB)")
-    print("| recipe | change | seen SDR | unseen SDR | seen SI-SDR | unseen SI-SDR | train min |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| recipe | change | seen SDR | unseen SDR | seen SI-SDR | unseen SI-SDR | seen Δ vs parent | "
+          "unseen Δ vs parent | train min |")
+    print("|---|---|---:|---:|---:|---:|---|---|---:|")
     doc = {line.split()[0]: line.split(None, 1)[1] for line in __doc__.splitlines()
            if len(line.split()) > 1 and line.split()[0] in RECIPES and line.startswith("    ")}
     for name in args.only:
         r = results.get(name)
         if r:
+            parent = PARENT.get(name)
+            deltas = []
+            for label in ("seen", "unseen"):
+                if parent in results and "scores" in r[label] and "scores" in results[parent][label]:
+                    a, b = np.asarray(r[label]["scores"]), np.asarray(results[parent][label]["scores"])
+                    groups = np.repeat(np.arange(len(a) // 2), 2)  # a mixture's two sources resample together
+                    d, lo, hi = paired_bootstrap_ci(a, b, groups=groups)
+                    deltas.append(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]")
+                else:
+                    deltas.append("—")
             print(f"| {name} | {doc.get(name, '')} | {r['seen']['sdr']:.2f} | {r['unseen']['sdr']:.2f} | "
-                  f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {r['train_seconds'] / 60:.1f} |")
+                  f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {deltas[0]} | {deltas[1]} | "
+                  f"{r['train_seconds'] / 60:.1f} |")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,26 @@
 Every file the package writes (wavs, checkpoints, JSON reports, figures) goes
 through :func:`atomic_path`, so an error or an interrupt never leaves a
 truncated file behind, and finished files are ordinary 0644 files (mkstemp
-alone would leave them 0600).
+alone would leave them 0600). A *set* of files that belong together (the wavs
+and figure of one `separate`) goes through :func:`atomic_dir`: all or nothing.
+
+Temp names start with :data:`TMP_PREFIX`; a process killed with SIGKILL in the
+middle of a write leaves one behind, which :func:`remove_stale_tmp` clears (the
+library reader skips hidden files anyway).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+TMP_PREFIX = ".tmp-"
 
 
 @contextmanager
@@ -21,7 +30,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
     """Yield a temp path next to `path`; on success it becomes `path`, on error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=suffix or path.suffix, dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(suffix=suffix or path.suffix, dir=path.parent, prefix=TMP_PREFIX)
     os.close(fd)
     try:
         yield tmp
@@ -33,8 +42,142 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
         raise
 
 
+def json_safe(obj: Any) -> Any:
+    """A copy of `obj` that is strict JSON: NaN and ±inf become None (null), NumPy scalars plain numbers.
+
+    ``json.dump`` would otherwise write bare ``NaN`` / ``Infinity``, which no
+    JSON parser outside Python accepts.
+    """
+    if isinstance(obj, dict):
+        return {str(k) if not isinstance(k, str) else k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 0) == 0:  # NumPy / torch scalar
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return int(obj)
+    if hasattr(obj, "tolist"):  # NumPy arrays, tensors
+        return json_safe(obj.tolist())
+    return obj
+
+
 def write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
-    """Write `obj` as JSON atomically."""
-    with atomic_path(path, ".json") as tmp, open(tmp, "w") as f:
-        json.dump(obj, f, indent=indent)
+    """Write `obj` as strict JSON (NaN/inf → null, :func:`json_safe`) atomically."""
+    text = json.dumps(json_safe(obj), indent=indent, allow_nan=False)  # serialise first: a failure writes nothing
+    with atomic_path(path, ".json") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
     return Path(path)
+
+
+def remove_stale_tmp(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temp files/folders (``.tmp-*``) a killed writer left directly in `folder`; return them.
+
+    Call it only while no other process writes there (e.g. holding the run's lock).
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for p in folder.glob(TMP_PREFIX + "*"):
+        try:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            removed.append(p)
+        except OSError:
+            pass  # not ours to remove (permissions): it is hidden and ignored anyway
+    return removed
+
+
+class AtomicDir:
+    """Write a set of files into `target` all at once (see :func:`atomic_dir`).
+
+    Attributes:
+        target: the folder the files end up in.
+        tmp: the folder to write them into meanwhile.
+    """
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = Path(target)
+        if self.target.exists() and not self.target.is_dir():
+            raise FileExistsError(f"{self.target} exists and is not a folder")
+        self.fresh = not self.target.exists()
+        self._made: list[Path] = []          # parent folders we created (removed again on failure)
+        self.tmp = None
+        try:
+            if self.fresh:
+                missing = []
+                p = self.target.parent
+                while not p.exists():
+                    missing.append(p)
+                    p = p.parent
+                for m in reversed(missing):
+                    m.mkdir()
+                    self._made.append(m)
+                # a sibling of the target: renamed to it in one step at the end
+                self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + self.target.name + "-", dir=self.target.parent))
+            else:
+                self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.target))
+        except BaseException:
+            self.abort()
+            raise
+
+    def commit(self) -> list[Path]:
+        """Move every file of `tmp` into `target`; on any failure undo the moves. Returns the final paths."""
+        names = sorted(p.name for p in self.tmp.iterdir())
+        for name in names:
+            os.chmod(self.tmp / name, 0o644)
+        if self.fresh:
+            os.chmod(self.tmp, 0o755)
+            os.rename(self.tmp, self.target)  # one rename: the whole set appears at once
+            return [self.target / n for n in names]
+        backup = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "old-", dir=self.target))
+        moved: list[str] = []
+        try:
+            for name in names:
+                if (self.target / name).exists():
+                    os.replace(self.target / name, backup / name)  # keep what it replaces until all are in
+                os.replace(self.tmp / name, self.target / name)
+                moved.append(name)
+        except BaseException:
+            for name in moved:  # undo: the new files go, the old ones come back
+                os.unlink(self.target / name)
+            for old in backup.iterdir():
+                os.replace(old, self.target / old.name)
+            shutil.rmtree(backup, ignore_errors=True)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return [self.target / n for n in names]
+
+    def abort(self) -> None:
+        """Remove the temp folder and any parent folders this object created."""
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        for m in reversed(self._made):
+            try:
+                m.rmdir()
+            except OSError:
+                pass
+
+
+@contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[AtomicDir]:
+    """Yield an :class:`AtomicDir`; write into ``.tmp``; on success every file appears in `target`, on error none.
+
+    A new `target` is created by renaming the finished temp folder (one atomic
+    step); into an existing folder the files are moved one by one and the moves
+    are undone if one fails, so either the whole set is there or none of it
+    (files it would replace are restored).
+
+    Raises OSError (e.g. PermissionError) at entry when `target` cannot be written.
+    """
+    d = AtomicDir(target)
+    try:
+        yield d
+        d.commit()
+    except BaseException:
+        d.abort()
+        raise

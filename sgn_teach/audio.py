@@ -52,6 +52,23 @@ def check_wave(wave: np.ndarray, name: str = "audio", allow_silence: bool = Fals
         raise AudioError(f"{name}: the clip is silent (RMS below {SILENCE_RMS:g})")
 
 
+def require_audio_file(path: str | os.PathLike) -> Path:
+    """`path` as a Path if it is an existing regular file; AudioError saying what it is otherwise.
+
+    A FIFO or a device is refused here, before anything tries to read it (and waits forever).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if not path.is_file():
+        raise AudioError(f"{path}: not a regular file (a pipe, socket or device), not an audio file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path}: cannot be read (permission denied)")
+    return path
+
+
 def load_audio(
     path: str | os.PathLike,
     sample_rate: int | None = 11025,
@@ -69,13 +86,12 @@ def load_audio(
     Returns:
         (wave, sr): wave is (L,) if mono else (channels, L).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such file")
+    path = require_audio_file(path)
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (L, channels)
     except Exception as exc:  # libsndfile's messages are long; keep one line
-        raise AudioError(f"{path}: not a readable audio file ({str(exc).splitlines()[0]})") from None
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise AudioError(f"{path}: not a readable audio file ({reason})") from None
     wave = to_mono(data) if mono else data.T  # (L, ch) → (ch, L) when keeping channels
     check_wave(wave, str(path), allow_silence=allow_silence)
     if sample_rate is not None and sr != sample_rate:

@@ -47,17 +47,84 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     return path
 
 
+def _reason(exc: BaseException, limit: int = 160) -> str:
+    """One line saying why a load failed: the informative line of `exc`, cut at a word, never empty.
+
+    PyTorch's weights-only errors open with a paragraph about the history of
+    the `weights_only` default; the line that matters names the refused object.
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if any("Unsupported operand" in ln or "invalid load key" in ln for ln in lines):
+        return "not a PyTorch checkpoint (a plain pickle, or not a pickle at all)"
+    if lines and lines[0].startswith("Weights only load failed"):
+        detail = [ln for ln in lines[1:] if not ln.startswith(("Please file", "Check the documentation", "Re-running",
+                                                                 "WeightsUnpickler error:"))]
+        detail = [ln.replace("WeightsUnpickler error: ", "") for ln in detail]
+        text = "it holds Python objects other than tensors and numbers, which are never unpickled here"
+        if detail:
+            text += f" ({detail[0]})"
+        return _cut(text, limit + 60)
+    text = lines[0] if lines else type(exc).__name__
+    if "failed finding central directory" in text or "not a zip" in text.lower():
+        text = "not a complete PyTorch zip archive (truncated or not a checkpoint)"
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load the raw dict (weights_only=True) and check its format; CheckpointError on anything wrong."""
+    """Load the raw dict (weights_only=True) and check its format; CheckpointError on anything wrong.
+
+    Checked: the file exists, is a non-empty regular file, unpickles with
+    ``weights_only=True`` (no PyTorch warning is printed on the way), and holds
+    `format`, `config` (JSON), `classes` (a list of distinct names), `step` (≥ 0)
+    and `model` (a dict of tensors).
+    """
+    import warnings
+
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint")
+        raise CheckpointError(f"{path}: no such checkpoint" if not path.exists() else
+                              f"{path}: not a regular file, not a checkpoint")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise CheckpointError(f"{path}: the file is empty (0 bytes), not a checkpoint")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error below says it all
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or _reason(exc)})") from None
     except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:120]})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint: {_reason(exc)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an sgn-teach checkpoint")
+        raise CheckpointError(f"{path}: not an sgn-teach checkpoint (no '{FORMAT}' format tag)")
+    missing = [k for k in ("config", "classes", "step", "model") if k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}")
+    classes = state["classes"]
+    if not isinstance(classes, (list, tuple)) or not classes or not all(isinstance(c, str) and c for c in classes):
+        raise CheckpointError(f"{path}: its class list is not a non-empty list of names")
+    if len(set(classes)) != len(classes):
+        raise CheckpointError(f"{path}: its class list names a class twice")
+    if not isinstance(state["step"], int) or isinstance(state["step"], bool) or state["step"] < 0:
+        raise CheckpointError(f"{path}: its step is not a count ({state['step']!r})")
+    if not isinstance(state["model"], dict) or not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise CheckpointError(f"{path}: its weights are not a dict of tensors")
+    try:
+        json.loads(state["config"])
+    except (TypeError, ValueError):
+        raise CheckpointError(f"{path}: its config is not JSON") from None
     return state
 
 
@@ -66,6 +133,10 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 
     Returns:
         (model in eval mode on `device`, Config, class list, step, raw state dict)
+
+    Raises CheckpointError when the file is not a checkpoint (:func:`read_checkpoint`),
+    when the weights do not fit the config, or when a class-conditioned model
+    has a different number of outputs than the checkpoint has class names.
     """
     from .models import build_model
 
@@ -75,6 +146,52 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
         model.load_state_dict(state["model"])
     except Exception as exc:
-        raise CheckpointError(f"{path}: checkpoint does not match its config ({str(exc).splitlines()[0][:160]})") from None
+        raise CheckpointError(f"{path}: checkpoint does not match its config ({_reason(exc)})") from None
+    classes = list(state["classes"])
+    if getattr(model, "class_conditioned", False) and len(classes) != cfg.model.n_classes:
+        raise CheckpointError(f"{path}: the model has {cfg.model.n_classes} class outputs but the checkpoint "
+                              f"names {len(classes)} classes")
     model.to(device).eval()
-    return model, cfg, list(state["classes"]), int(state["step"]), state
+    return model, cfg, classes, int(state["step"]), state
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
+"""The small checkpoints that ship inside the package (package data, so `pip install` brings them)."""
+
+SHIPPED_NAMES = ("sgn_small", "sop_small")
+
+
+def shipped_checkpoint(name: str = "sgn_small") -> Path:
+    """Path of a checkpoint shipped with the package: ``shipped_checkpoint("sgn_small")``.
+
+    `name` is one of :data:`SHIPPED_NAMES` (``.pt`` may be given or not).
+    CheckpointError when the name is unknown or the file is missing (a broken install).
+    """
+    stem = name[:-3] if name.endswith(".pt") else name
+    if stem not in SHIPPED_NAMES:
+        raise CheckpointError(f"no shipped checkpoint {name!r}; the package ships {', '.join(SHIPPED_NAMES)}")
+    path = SHIPPED_DIR / f"{stem}.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing: the sgn-teach installation is incomplete "
+                              "(reinstall it: pip install --force-reinstall sgn-teach)")
+    return path
+
+
+def training_history(state: dict[str, Any], path: str | os.PathLike | None = None) -> dict[str, Any] | None:
+    """The training history a checkpoint carries: {"train": [...], "val": [...], ...}, or None.
+
+    New checkpoints keep it inside (``json.loads(state["extra"])["history"]``); older ones
+    have none, and for those a ``<stem>.history.json`` beside `path` is read instead.
+    """
+    try:
+        history = json.loads(state.get("extra") or "{}").get("history")
+    except (TypeError, ValueError, AttributeError):
+        history = None
+    if history is None and path is not None:
+        side = Path(path).with_suffix(".history.json")
+        if side.is_file():
+            try:
+                history = json.loads(side.read_text(encoding="utf-8"))
+            except ValueError:
+                history = None
+    return history if isinstance(history, dict) and isinstance(history.get("train"), list) else None

@@ -6,6 +6,8 @@ Errors a user can cause (see :mod:`sgn_teach.errors`) print one line and exit 2.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -13,12 +15,40 @@ from .atomic import write_json
 from .config import MODEL_KINDS, PRESETS
 from .errors import SGNError
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class _UsageError(Exception):
+    """argparse's complaint about the command line, reported like any other error (one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse prints usage + message and exits; we want one `error:` line
+        raise _UsageError(f"{message} (see: {self.prog} --help)")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside a training loop: unwind (temp files are removed on the way) and exit 143."""
+
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
 
 def cmd_data(args) -> None:
+    from .preflight import require_int, require_positive
+
+    require_int("--clips-per-class", args.clips_per_class)
+    require_positive("--duration", args.duration)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise SGNError(f"{args.out}: exists and is not a folder")
     if args.data_cmd == "synth":
         from .data import synth_library
 
-        root = synth_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed, duration=args.duration)
+        root = synth_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed, duration=args.duration,
+                             force=args.force)
     else:
         from .data import fluidsynth_available, render_library
 
@@ -28,7 +58,7 @@ def cmd_data(args) -> None:
                            "or --soundfont FILE); 'python -m sgn_teach data synth' needs neither")
         fonts = args.soundfont or None
         root = render_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed,
-                              duration=args.duration, soundfonts=fonts)
+                              duration=args.duration, soundfonts=fonts, force=args.force)
     print(f"wrote solo-clip library {root}")
 
 
@@ -43,40 +73,51 @@ def cmd_train(args) -> None:
                        ("precision", "train__precision"), ("schedule", "train__schedule"),
                        ("warmup_steps", "train__warmup_steps"), ("w_rec", "train__w_rec"), ("w_ce", "train__w_ce"),
                        ("w_presence", "train__w_presence"), ("depth", "model__depth"),
-                       ("val_mixtures", "train__val_mixtures"), ("val_every", "train__val_every")):
+                       ("val_mixtures", "train__val_mixtures"), ("val_every", "train__val_every"),
+                       ("log_every", "train__log_every")):
         if getattr(args, key) is not None:
             overrides[field] = getattr(args, key)
-    diffusion_args = {"condition": args.condition, "condition_checkpoint": args.condition_checkpoint,
-                      "sampling_steps": args.sampling_steps}
-    for key, value in diffusion_args.items():
-        if value is not None:
+    if args.log_every is not None and args.log_every < 1:
+        raise SGNError(f"--log-every must be ≥ 1, not {args.log_every}")
+    for key in ("condition", "condition_checkpoint", "sampling_steps"):  # the diffusion model's own settings
+        if getattr(args, key) is not None:
             if args.model != "diffusion":
                 raise SGNError(f"--{key.replace('_', '-')} applies to --model diffusion only")
-            overrides[f"diffusion__{key}"] = value
+            overrides[f"diffusion__{key}"] = getattr(args, key)
     _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
+    if args.augment is not None:
+        from .config import augment_level
+
+        cfg.augment = augment_level(args.augment)
     if args.no_augment:
         cfg.augment.enabled = False
+    cfg.train.channels_last = cfg.train.channels_last or args.channels_last
+    cfg.train.compile = cfg.train.compile or args.compile
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     history = train(cfg, args.data, args.out, device=args.device, resume=args.resume,
                     validate_during=not args.no_val, soundfonts=fonts)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
+    weights = Path(args.out) / "model.pt"
+    if not weights.is_file():  # never claim a file that is not there
+        raise SGNError(f"training ended without writing {weights}")
     last = history["train"][-1] if history["train"] else {}
     val = f", validation SDR {history['val'][-1]['sdr']:.2f} dB" if history.get("val") else ""
     print(f"done: {len(history['train'])} steps in {history.get('seconds', 0):.0f} s, "
-          f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {Path(args.out) / 'model.pt'}")
+          f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {weights}")
 
 
 def _check_sampling_steps(steps: int | None, model=None) -> None:
-    """--sampling-steps: a positive count, for a generative (diffusion) model only."""
+    """--sampling-steps: a count in 1…T, for a generative (diffusion) model only; sets it on `model`."""
     if steps is None:
         return
-    if steps < 1 or steps > 1000:
-        raise SGNError(f"--sampling-steps must be between 1 and 1000, not {steps}")
+    limit = len(model.alpha_bar) if getattr(model, "generative", False) else 1000
+    if steps < 1 or steps > limit:
+        raise SGNError(f"--sampling-steps must be between 1 and {limit}, not {steps}")
     if model is not None:
         if not getattr(model, "generative", False):
             raise SGNError("--sampling-steps applies to diffusion checkpoints only")
-        if steps > len(model.alpha_bar):
-            raise SGNError(f"--sampling-steps must be at most the model's {len(model.alpha_bar)} diffusion steps")
         model.sampling_steps = steps
 
 
@@ -86,7 +127,12 @@ def cmd_evaluate(args) -> None:
     from .device import get_device
     from .errors import CheckpointError
     from .evaluate import evaluate, format_per_class, format_table
+    from .preflight import check_writable_file, require_int
 
+    require_int("--n-mixtures", args.n_mixtures)
+    require_int("--n-sources", args.n_sources)
+    if args.json:
+        check_writable_file(args.json, "--json " + str(args.json))  # before the evaluation, not after it
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
     _check_sampling_steps(args.sampling_steps, model)
@@ -95,6 +141,14 @@ def cmd_evaluate(args) -> None:
     if lib.classes != classes:
         raise CheckpointError(f"{args.data}: its classes ({', '.join(lib.classes)}) do not match the checkpoint's "
                               f"({', '.join(classes)})")
+    if args.n_sources > len(lib.by_class):
+        raise SGNError(f"--n-sources {args.n_sources}: the {args.split} split of {args.data} has clips of only "
+                       f"{len(lib.by_class)} classes")
+    if args.classes == "auto" and (cfg.model.variant == "baseline" or getattr(model, "has_presence_head", True) is False):
+        raise SGNError("--classes auto needs a model with a presence head (sgn, sct or cag); this is a baseline")
+    if not getattr(model, "class_conditioned", False) and args.n_sources != cfg.model.n_sources:
+        raise SGNError(f"this sop model separates into {cfg.model.n_sources} sources; use --n-sources "
+                       f"{cfg.model.n_sources}")
     rows = tuple(r for r in ("mixture", "oracle_ibm", "oracle_irm", "nmf") if not (r == "nmf" and args.no_nmf))
     nmf_fonts = [f.strip() for f in args.nmf_soundfonts.split(",") if f.strip()] if args.nmf_soundfonts else fonts
     name = cfg.model.variant
@@ -121,26 +175,48 @@ def cmd_separate(args) -> None:
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
     _check_sampling_steps(args.sampling_steps)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
-                            sampling_steps=args.sampling_steps)
+                            figure=not args.no_figure, sampling_steps=args.sampling_steps)
     for p in written:
         print(p)
+
+
+def cmd_ablate(args) -> None:
+    from .ablate import format_tables, run_ablations
+    from .interrupt import TrainingInterrupted
+
+    try:
+        results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
+                                groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device)
+    except TrainingInterrupted as exc:
+        exc.hint = "run the same ablate command again to continue"
+        raise
+    print(format_tables(results))
+    if args.figures:
+        from .ablation_plots import save_ablation_figures
+
+        for path in save_ablation_figures(results, args.out):
+            print(f"wrote {path}")
+    print(f"results in {args.out}/ablations.json")
 
 
 def cmd_demo(args) -> None:
     from .demo import run_demo
 
-    run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device)
+    run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device,
+             clips_per_class=args.clips_per_class, n_examples=min(3, args.n_mixtures))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sgn_teach", description="Semantic Grouping Network, taught.")
+    p = _Parser(prog="python -m sgn_teach", description="Semantic Grouping Network, taught.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     d = sub.add_parser("demo", help="render data, separate held-out mixtures, print the evaluation table")
     d.add_argument("--out", default="outputs/demo")
     d.add_argument("--train", action="store_true", help="retrain the small SGN and SoP from scratch first")
     d.add_argument("--n-mixtures", type=int, default=100)
-    d.add_argument("--device", default="auto")
+    d.add_argument("--clips-per-class", type=int, default=None,
+                   help="a smaller course library for a quick check (default 60, the shipped models' library)")
+    d.add_argument("--device", default="auto", choices=DEVICES)
     d.set_defaults(func=cmd_demo)
 
     data = sub.add_parser("data", help="make a solo-clip library")
@@ -152,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--clips-per-class", type=int, default=60)
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--duration", type=float, default=6.0)
+        q.add_argument("--force", action="store_true",
+                       help="write into a non-empty --out that holds something else (default: refuse, unless it "
+                            "holds this same library, which is then completed)")
         if name == "render":
             q.add_argument("--soundfont", action="append", default=None, metavar="SF",
                            help="a course SoundFont (fluidr3, timgm6mb, csound) or an .sf2 path; repeat for several "
@@ -183,7 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--depth", type=int, help="transformer layers")
     t.add_argument("--val-mixtures", type=int)
     t.add_argument("--val-every", type=int)
-    t.add_argument("--no-augment", action="store_true", help="train on plain crops (no gain/pitch/EQ/reverb)")
+    t.add_argument("--augment", choices=("off", "gain", "full"), default=None,
+                   help="source augmentation: off, gain (SoP's ×0.5–1.5; the small preset's default), or full "
+                        "(+ pitch, tilt/EQ, reverb)")
+    t.add_argument("--no-augment", action="store_true", help="same as --augment off")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
     t.add_argument("--condition", choices=("sgn", "class"),
@@ -191,9 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--condition-checkpoint", default=None,
                    help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
     t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
-    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--device", default="auto", choices=DEVICES)
+    t.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt (without it, an --out that holds a run is refused)")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
+    t.add_argument("--log-every", type=int, help="read the loss back from the device every k steps (default: "
+                   "1; paper preset 20) — fewer host-device syncs on a GPU; history keeps every step")
+    t.add_argument("--channels-last", action="store_true", help="channels_last memory order (faster convolutions "
+                   "on GPU tensor cores)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model; falls back to eager, with a "
+                   "message, where compiling fails")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="SDR/SIR/SAR/SI-SDR on seeded test mixtures")
@@ -212,30 +301,70 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--binarize", action="store_true",
                    help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
     e.add_argument("--no-nmf", action="store_true")
-    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     e.add_argument("--json", default=None)
-    e.add_argument("--device", default="auto")
+    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
+    e.add_argument("--device", default="auto", choices=DEVICES)
     e.set_defaults(func=cmd_evaluate)
+
+    a = sub.add_parser("ablate", help="the paper's ablations (Tables III/IV, Figures 3/4, three sources), resumable")
+    a.add_argument("--data", required=True)
+    a.add_argument("--out", required=True)
+    a.add_argument("--preset", default="small", choices=PRESETS)
+    a.add_argument("--steps", type=int, default=None, help="training steps per run (default: the preset's)")
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    a.add_argument("--only", nargs="+", default=["table3", "table4", "three"], choices=["table3", "table4", "three"])
+    a.add_argument("--n-mixtures", type=int, default=100)
+    a.add_argument("--no-figures", dest="figures", action="store_false")
+    a.add_argument("--device", default="auto", choices=DEVICES)
+    a.set_defaults(func=cmd_ablate)
 
     s = sub.add_parser("separate", help="separate an audio file into one file per class")
     s.add_argument("input")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--classes", default="auto", help="comma-separated class names, or 'auto'")
+    s.add_argument("--classes", default=None,
+                   help="comma-separated class names, or 'auto' (default: the presence head decides; a sop model "
+                        "takes no classes)")
+    s.add_argument("--no-figure", action="store_true", help="skip the spectrogram figure")
     s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
-    s.add_argument("--device", default="auto")
+    s.add_argument("--device", default="auto", choices=DEVICES)
     s.set_defaults(func=cmd_separate)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; return the exit status.
+
+    0 done; 2 a user error (one `error: …` line on stderr, nothing written);
+    130 / 143 stopped by SIGINT / SIGTERM (a training saves and says how to resume).
+    """
+    from .interrupt import TrainingInterrupted, exit_status
+
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    old = None
+    try:
+        old = signal.signal(signal.SIGTERM, _on_sigterm)  # unwind on `kill`, so temp files are cleaned up
+    except ValueError:
+        pass  # not the main thread: leave signals alone
     try:
         args.func(args)
     except SGNError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank fails alike: rank 0 says it once
+            print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except TrainingInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name}): stopped without finishing; nothing partial was written",
+              file=sys.stderr)
+        return exit_status(signum)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     return 0

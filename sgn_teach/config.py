@@ -95,6 +95,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     n_sources: int = 2            # N in mix-and-separate
+    n_sources_mix: tuple[int, ...] = ()  # e.g. (2, 3): N drawn per step from these (class-conditioned models only)
     mask: str = "binary"          # "binary" | "ratio" target
     precision: str = "auto"       # "auto" (bf16 where the hardware has it) | "fp32" | "bf16"
     schedule: str = "constant"    # "constant" | "cosine" (linear warm-up, then cosine decay)
@@ -108,6 +109,9 @@ class TrainConfig:
     ckpt_every: int = 250
     seed: int = 0
     num_workers: int = 0
+    log_every: int = 1            # read the loss parts back from the device every k steps (one sync per k)
+    channels_last: bool = False   # conv activations in channels_last memory order (GPU tensor cores)
+    compile: bool = False         # torch.compile the model (falls back to eager where it cannot)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -116,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'constant' or 'cosine', not {self.schedule!r}")
         if self.mask not in ("binary", "ratio"):
             raise ValueError(f"mask must be 'binary' or 'ratio', not {self.mask!r}")
+        if self.log_every < 1:
+            raise ValueError(f"log_every must be ≥ 1, not {self.log_every}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate of optimiser step `step` (0-based): a function of the step alone, so resuming is exact."""
@@ -147,6 +153,25 @@ class AugmentConfig:
     reverb_prob: float = 0.0                 # probability of a synthetic room
     reverb_rt60: tuple[float, float] = (0.2, 0.8)  # its decay time range, seconds
     reverb_wet: tuple[float, float] = (0.1, 0.5)   # fraction of reverberant energy
+
+
+AUGMENT_LEVELS = ("off", "gain", "full")
+
+
+def augment_level(level: str) -> AugmentConfig:
+    """The course's three augmentation levels.
+
+    off:  plain crops (SoP without its gain);
+    gain: SoP's per-source gain ×0.5–1.5 (the `small` preset's default);
+    full: gain + pitch ±1 semitone, tilt ±3 dB/octave, EQ ±6 dB, a synthetic room for 30 % of sources.
+    """
+    if level == "off":
+        return AugmentConfig(enabled=False)
+    if level == "gain":
+        return AugmentConfig(enabled=True)
+    if level == "full":
+        return AugmentConfig(enabled=True, pitch_semitones=1.0, tilt_db_per_octave=3.0, eq_db=6.0, reverb_prob=0.3)
+    raise ValueError(f"augmentation level must be one of {', '.join(AUGMENT_LEVELS)}, not {level!r}")
 
 
 @dataclass
@@ -261,14 +286,19 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
             preset="paper",
             audio=AudioConfig(),
             model=ModelConfig(variant=variant),
-            train=TrainConfig(batch_size=80, lr=1e-3, optimizer="sgd", steps=20000, val_every=1000, ckpt_every=1000),
+            train=TrainConfig(batch_size=80, lr=1e-3, optimizer="sgd", steps=20000, val_every=1000, ckpt_every=1000,
+                              log_every=20, num_workers=4),
         )
     elif name == "small":
+        # the recipe measured in benchmarks/bench_recipe.py (README): 1/√D logits, Adam with warm-up and
+        # cosine decay, SoP's binary target, SoP's per-source gain
         cfg = Config(
             preset="small",
             audio=AudioConfig(n_samples=32767, n_freq_warped=128),
             model=ModelConfig(variant=variant, unet_levels=5, ngf=16, dim=64, depth=2, heads=4),
-            train=TrainConfig(batch_size=16, lr=1e-3, optimizer="adam", steps=3000, val_every=500, ckpt_every=250),
+            train=TrainConfig(batch_size=16, lr=2e-3, optimizer="adam", steps=4000, schedule="cosine",
+                              warmup_steps=200, val_every=500, val_mixtures=128, ckpt_every=250),
+            augment=augment_level("gain"),
         )
     elif name == "tiny":
         cfg = Config(
@@ -276,7 +306,8 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
             audio=AudioConfig(n_samples=16383, n_freq_warped=64),
             model=ModelConfig(variant=variant, unet_levels=3, ngf=8, dim=32, depth=1, heads=2),
             train=TrainConfig(batch_size=4, lr=3e-3, optimizer="adam", steps=50, val_every=25, ckpt_every=25,
-                              val_mixtures=8, precision="fp32"),
+                              val_mixtures=8, precision="fp32", schedule="cosine", warmup_steps=5),
+            augment=augment_level("gain"),
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")

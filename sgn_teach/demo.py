@@ -17,33 +17,34 @@ import torch
 
 from .atomic import atomic_path, write_json
 from .audio import save_audio
-from .checkpoint import load_checkpoint
-from .data import MixDataset, SoloLibrary, fluidsynth_available, mix_features, render_library, synth_library
+from .checkpoint import load_checkpoint, shipped_checkpoint
+from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
 from .device import get_device
 from .evaluate import evaluate, format_per_class, format_table, model_masks
 from .spectral import SpectralFrontEnd
 
-REPO = Path(__file__).resolve().parents[1]
-CHECKPOINTS = REPO / "checkpoints"
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
 DATA_SEED = 0
-SHIPPED = {"sgn": "sgn_small.pt", "sop": "sop_small.pt"}
+SHIPPED = {"sgn": "sgn_small", "sop": "sop_small"}   # names for shipped_checkpoint()
 
 
 def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, seed: int = DATA_SEED) -> Path:
     """Render (or synthesize) the MUSIC-11 library into `root`, reusing it if it is already there."""
+    from .course import renderer_problem
+
     marker = root / ".complete"
     if marker.exists():
         print(f"data: reusing {root} ({marker.read_text().strip()})")
         return root
-    if fluidsynth_available():
+    problem = renderer_problem()
+    if problem is None:
         print(f"data: rendering MUSIC-11 with FluidSynth into {root} ({clips_per_class} clips per class)…")
         render_library(root, clips_per_class=clips_per_class, seed=seed)
         kind = "rendered"
     else:
-        print("data: FluidSynth or a GM SoundFont is missing — using the procedural synthesizer instead.\n"
-              "      (The shipped checkpoints were trained on rendered instruments, so expect lower numbers;\n"
-              "      install with: apt-get install fluidsynth fluid-soundfont-gm)")
+        print(f"data: {problem}\n"
+              "      Using the procedural synthesizer instead. (The shipped checkpoints were trained on rendered\n"
+              "      instruments, so expect lower numbers.)")
         synth_library(root, clips_per_class=clips_per_class, seed=seed)
         kind = "synthesized"
     marker.write_text(f"{kind}, {clips_per_class} clips per class, seed {seed}\n")
@@ -51,15 +52,17 @@ def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, se
 
 
 def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: int = 100, device: str = "auto",
-             n_examples: int = 3) -> dict:
+             n_examples: int = 3, clips_per_class: int | None = None) -> dict:
+    """Run the demo into `out`; `clips_per_class` (default :data:`DATA_CLIPS_PER_CLASS`) shrinks the
+    library for a quick check — with fewer clips the test split is not the shipped models' held-out one."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dev = get_device(device, verbose=True)
-    data_root = make_course_data(out / "data")
+    data_root = make_course_data(out / "data", clips_per_class=clips_per_class or DATA_CLIPS_PER_CLASS)
     models, cfg, classes = {}, None, None
-    for name, fname in SHIPPED.items():
-        ckpt = CHECKPOINTS / fname
-        if train or not ckpt.exists():
+    for name, shipped_name in SHIPPED.items():
+        ckpt = None if train else shipped_checkpoint(shipped_name)
+        if ckpt is None:
             from .config import get_preset
             from .train import MODEL_NAME
             from .train import train as train_model
@@ -69,7 +72,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
             train_model(get_preset("small", variant=name), data_root, run, device=str(dev), resume=True)
             ckpt = run / MODEL_NAME
         model, cfg_m, classes_m, step, _ = load_checkpoint(ckpt, device=dev)
-        print(f"model: {name} from {ckpt.relative_to(REPO) if ckpt.is_relative_to(REPO) else ckpt} (step {step})")
+        print(f"model: {name} from {ckpt} (step {step})")
         models[name] = model
         cfg, classes = cfg_m, classes_m
     test = SoloLibrary(data_root, split="test", classes=classes)
@@ -100,19 +103,26 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
             save_audio(d / f"{cname}_reference.wav", batch["sources"][b, n], sr)
             for mname, w in waves.items():
                 save_audio(d / f"{cname}_{mname}.wav", w[b, n], sr)
-    from .viz import plot_spectrograms
+    import matplotlib.pyplot as plt
+
+    from .viz import show_spectrogram
 
     names = [classes[c] for c in batch["class_idx"][0].tolist()]
-    fig = plot_spectrograms(
-        [feats["mag_warped"][0, 0].cpu(), *feats["source_mag_warped"][0].cpu(), *masks_sgn[0]],
-        ["mixture", *[f"reference: {n}" for n in names], *[f"SGN mask: {n}" for n in names]],
-        warped=True, ncols=3, sample_rate=sr)
-    for ax, mask in zip(fig.axes[3:], masks_sgn[0]):  # the mask panels: linear 0..1, not dB
-        ax.images[0].set_data(mask.numpy())
-        ax.images[0].set_clim(0.0, 1.0)
-        ax.images[0].set_cmap("viridis")
+    mix_w = feats["mag_warped"][0, 0].cpu()
+    ref = float(mix_w.max())                       # one dB scale: 0 dB = the mixture's loudest bin
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6))
+    timing = {"sample_rate": sr, "hop_length": cfg.audio.hop_length, "warped": True, "colorbar": True}
+    show_spectrogram(axes[0, 0], mix_w, "mixture (dB)", ref=ref, vmin=-80, vmax=0, **timing)
+    axes[1, 0].axis("off")
+    for n, name in enumerate(names):
+        show_spectrogram(axes[0, n + 1], feats["source_mag_warped"][0, n].cpu(), f"reference: {name} (dB)",
+                         ref=ref, vmin=-80, vmax=0, **timing)
+        show_spectrogram(axes[1, n + 1], masks_sgn[0, n], f"SGN mask: {name}", db_scale=False, vmin=0, vmax=1,
+                         cmap="viridis", **timing)
+    fig.tight_layout()
     with atomic_path(out / "demo.png") as tmp:
         fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(fig)
     print(f"\nwrote {out}/report.json, {out}/demo.png and {n_examples} folders of wavs (mixture, references, "
           f"{', '.join(models)} estimates)")
     return report

@@ -7,17 +7,21 @@ import random
 import numpy as np
 import torch
 
+from .errors import ConfigError, DeviceError
 
-def get_device(preference: str = "auto", verbose: bool = False) -> torch.device:
+
+def get_device(preference: str = "auto", verbose: bool = False, local_rank: int | None = None) -> torch.device:
     """Pick the compute device.
 
     Args:
         preference: "auto" (CUDA if available, else Apple MPS, else CPU), "cpu",
             "cuda" or "mps".
         verbose: print which device was chosen and, on a CPU, how to get a GPU.
+        local_rank: in a multi-process run (torchrun's LOCAL_RANK), process r of a
+            machine gets GPU r (modulo the GPUs visible), made the current CUDA device.
     """
     if preference not in ("auto", "cpu", "cuda", "mps"):
-        raise ValueError(f"device must be auto, cpu, cuda or mps, not {preference!r}")
+        raise ConfigError(f"device must be auto, cpu, cuda or mps, not {preference!r}")
     if preference == "auto":
         if torch.cuda.is_available():
             dev = torch.device("cuda")
@@ -27,13 +31,19 @@ def get_device(preference: str = "auto", verbose: bool = False) -> torch.device:
             dev = torch.device("cpu")
     else:
         if preference == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+            raise DeviceError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
+        if preference == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                                        and torch.backends.mps.is_available()):
+            raise DeviceError("--device mps was asked for but no Apple GPU is available; use --device auto or cpu")
         dev = torch.device(preference)
+    if dev.type == "cuda" and local_rank is not None:
+        dev = torch.device("cuda", local_rank % torch.cuda.device_count())
+        torch.cuda.set_device(dev)
     if verbose:
         if dev.type == "cpu":
             print("Running on the CPU. For a GPU in Colab: Runtime → Change runtime type → T4 GPU.")
         else:
-            print(f"Running on {dev} ({torch.cuda.get_device_name() if dev.type == 'cuda' else dev.type}).")
+            print(f"Running on {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else dev.type}).")
     return dev
 
 

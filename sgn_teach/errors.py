@@ -21,3 +21,15 @@ class DataError(SGNError):
 
 class CheckpointError(SGNError):
     """A checkpoint that is missing, corrupt, or does not fit the data."""
+
+
+class ConfigError(SGNError, ValueError):
+    """A setting or argument out of its range (``--steps 0``, ``--device gpu``, a tensor of the wrong shape)."""
+
+
+class DeviceError(SGNError, RuntimeError):
+    """A device that was asked for but is not there (``--device cuda`` without a GPU)."""
+
+
+class OutputError(SGNError):
+    """A place the result cannot be written to (a file where a folder is needed, no permission, /proc)."""

@@ -43,7 +43,9 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         class_idx: (B, N) ground-truth classes, in reference order.
         classes: "gt" — the masks of the ground-truth classes (paper protocol);
             "auto" — classes whose presence p_i > threshold; a reference whose
-            class was not detected gets an all-zero mask (a silent estimate).
+            class was not detected gets an all-zero mask (a silent estimate),
+            which :mod:`sgn_teach.metrics` scores at MISSED_DB in every metric
+            while its partners are still scored against all references.
         binarize: threshold the masks at 0.5 (SoP's test protocol) instead of
             using the soft sigmoid values (ours, the default).
 
@@ -68,7 +70,9 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
         if "presence" not in info:
-            raise ValueError("classes='auto' needs a model with a presence head (sgn, sct or cag)")
+            from .errors import ConfigError
+
+            raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
         detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
         masks = masks * detected[:, :, None, None].to(masks.dtype)
     return masks, info
@@ -102,6 +106,10 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         recall, f1}} (macro-averaged over classes), "scores": {name: {"sdr": [...], …}}
         (per source, for confidence intervals), "setup": {...}}.
     """
+    from .preflight import require_int
+
+    require_int("--n-mixtures", n_mixtures)
+    require_int("--n-sources", n_sources)
     modes = {name: m.training for name, m in models.items()}
     for m in models.values():
         m.eval()

@@ -17,10 +17,14 @@ permutation of highest mean SIR, BSS Eval's own rule (mir_eval's
 pairing maximises mean SI-SDR instead.
 
 A silent estimate of a sounding reference (a class the presence head missed,
-a mask that closed everywhere) scores :data:`MISSED_DB` SDR and SI-SDR and is
-counted in the means — below the ≈0 dB of returning the mixture itself — so
-missing a source can never raise a mean; its SIR and SAR are undefined and
-left out. A silent *reference* makes every metric undefined: it is counted in
+a mask that closed everywhere) scores :data:`MISSED_DB` in *every* metric (SDR,
+SIR, SAR, SI-SDR) and is counted in the means — below the ≈0 dB SDR/SIR of
+returning the mixture itself — so missing a source cannot raise a mean by
+leaving a hard source out. The other estimates of that mixture are still scored
+against *all* its references: BSS Eval's interference term is the projection on
+the other references, so scoring a source against its own reference alone would
+call the missed partner's leakage "artifacts" and report a flattering SIR.
+A silent *reference* makes every metric undefined: it is counted in
 ``n_silent_ref`` and left out.
 """
 
@@ -103,8 +107,9 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast",
             whose outputs are unordered).
 
     Returns:
-        :class:`SourceScores`; sources whose reference or estimate is silent are
-        NaN for SDR/SIR/SAR and flagged.
+        :class:`SourceScores`; a source whose reference is silent is NaN in every
+        metric, one whose estimate alone is silent (missed) scores MISSED_DB in
+        every metric; both are flagged.
     """
     reference = np.asarray(reference, dtype=np.float64)
     estimate = np.asarray(estimate, dtype=np.float64)
@@ -117,12 +122,19 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast",
     if compute_permutation:
         estimate = estimate[best_permutation(reference, estimate, backend)]
     silent_est = (estimate**2).sum(-1) < SILENT_ENERGY
-    ok = ~(silent_ref | silent_est)
+    ok = ~silent_ref  # every sounding reference takes part in the decomposition, even if its estimate is silent
+    scored = ok & ~silent_est
     sdr = np.full(n, np.nan)
     sir = np.full(n, np.nan)
     sar = np.full(n, np.nan)
-    if ok.sum() >= 1:
-        ref_ok, est_ok = reference[ok], estimate[ok]
+    if scored.any():
+        ref_ok, est_ok = reference[ok], estimate[ok].copy()
+        # BSS Eval (and mir_eval's checks) need every estimate to sound; a silent one gets a faint placeholder.
+        # Each estimate's decomposition depends only on itself and the references, so the placeholder changes
+        # no other score, and its own scores are replaced by the floor below.
+        quiet = silent_est[ok]
+        if quiet.any():
+            est_ok[quiet] = 1e-3 * np.random.default_rng(0).standard_normal((int(quiet.sum()), est_ok.shape[1]))
         if backend == "mir_eval":
             import mir_eval.separation
 
@@ -135,7 +147,7 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, backend: str = "fast",
         sdr[ok], sir[ok], sar[ok] = s, i, a
     si = np.asarray(si_sdr(estimate, reference), dtype=np.float64)
     missed = silent_est & ~silent_ref
-    sdr[missed] = si[missed] = MISSED_DB
+    sdr[missed] = sir[missed] = sar[missed] = si[missed] = MISSED_DB
     si[silent_ref] = np.nan
     return SourceScores(sdr=sdr, sir=sir, sar=sar, si_sdr=si, silent_ref=silent_ref, silent_est=silent_est)
 

@@ -83,11 +83,18 @@ class SupervisedNMF:
         return (parts / (parts.sum(1, keepdim=True) + EPS)).float()
 
 
-def class_magnitudes(library, frontend, clips_per_class: int = 6, sample_rate: int = 11025) -> list[torch.Tensor]:
-    """Training magnitudes per class: a list of C tensors (F_lin, T_c), frames with energy only."""
+def class_magnitudes(library, frontend, clips_per_class: int = 9, sample_rate: int = 11025) -> list[torch.Tensor]:
+    """Training magnitudes per class: a list of C tensors (F_lin, T_c), frames with energy only.
+
+    The clips are spread evenly over the class's (path-sorted) clips, so a library
+    rendered from several SoundFonts gives NMF every timbre, not just the first one.
+    """
     out = []
     for c in range(len(library.classes)):
-        clips = library.by_class.get(c, [])[:clips_per_class]
+        all_clips = library.by_class.get(c, [])
+        picks = np.unique(np.linspace(0, len(all_clips) - 1, num=min(clips_per_class, len(all_clips))).round()
+                          .astype(int)) if all_clips else []
+        clips = [all_clips[i] for i in picks]
         mags = []
         for clip in clips:
             wave = torch.from_numpy(np.array(library.load(clip, sample_rate), dtype=np.float32))  # a writable copy

@@ -7,6 +7,11 @@ a periodic Hann window (its 50 %-shifted copies sum to exactly 1, so there are n
 clicks or level steps at the seams). Estimates are resampled back to the input's
 rate.
 
+Memory does not grow with the file's length: the file is read in blocks and
+every stage streams (:mod:`sgn_teach.streaming`); the estimates go to temp files
+as they are finished. The set of output files is atomic
+(:func:`sgn_teach.atomic.atomic_dir`): all of them appear, or none.
+
 Level: each window is scaled to the median RMS of the mixtures the model was
 trained on (stored in the checkpoint; :data:`TRAIN_RMS` for older ones) and the
 estimates scaled back, so the network sees the loudness it learned on.
@@ -14,55 +19,100 @@ estimates scaled back, so the network sees the loudness it learned on.
 A model without classes (`sop`) has unordered output slots: slot 1 may hold the
 violin in one window and the flute in the next. Each window's slots are
 therefore re-ordered to agree best with the previous window over the half they
-share (:func:`align_slots`), so `source_1` stays one instrument.
+share (:func:`sgn_teach.streaming.best_permutation`), so `source_1` stays one instrument.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
+import soundfile as sf
 import torch
 
-from .atomic import atomic_path
-from .audio import load_audio, resample, save_audio
+from .atomic import AtomicDir, atomic_path
+from .audio import SILENCE_RMS, require_audio_file
 from .checkpoint import load_checkpoint
 from .device import get_device
-from .errors import DataError
+from .errors import AudioError, ConfigError, DataError, OutputError
 from .spectral import SpectralFrontEnd
+from .streaming import StreamResampler, Windower, WindowSeparator, best_permutation
 
-TRAIN_RMS = 0.146  # median RMS of the course's training mixtures (measured), for checkpoints that do not store it
-
-
-def _windows(wave: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """Cut (L,) into overlapping windows (W, size) with hop size//2, padding size//2 on each side."""
-    hop = size // 2
-    padded = np.pad(wave, (hop, hop + size))
-    n = 1 + (len(wave) + hop) // hop
-    idx = np.arange(size)[None, :] + hop * np.arange(n)[:, None]  # (W, size) sample indices
-    return padded[idx], hop
+TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured), for checkpoints that do not store it
+BLOCK = 1 << 16      # frames read from the input at a time
+FIGURE_SECONDS = 30  # the spectrogram figure shows at most the first 30 s
 
 
 def align_slots(est: np.ndarray, hop: int) -> np.ndarray:
-    """Re-order each window's output slots to match the previous window: (W, N, size) → (W, N, size).
-
-    Window w and w−1 share `hop` samples (w's first half is w−1's second half);
-    the permutation of w's slots with the largest summed correlation there is kept.
-    """
+    """Re-order each window's output slots to match the previous window: (W, N, size) → (W, N, size)."""
     out = est.copy()
-    n = est.shape[1]
-    perms = [list(p) for p in itertools.permutations(range(n))]
     for w in range(1, len(out)):
-        prev, cur = out[w - 1][:, hop:2 * hop], out[w][:, :hop]  # (N, hop) each: the shared half
-        prev_norm = prev / (np.linalg.norm(prev, axis=1, keepdims=True) + 1e-8)
-        cur_norm = cur / (np.linalg.norm(cur, axis=1, keepdims=True) + 1e-8)
-        corr = prev_norm @ cur_norm.T  # (N, N): corr[i, j] = slot i of w−1 against slot j of w
-        best = max(perms, key=lambda p: sum(corr[i, p[i]] for i in range(n)))
-        out[w] = out[w][best]
+        out[w] = out[w][best_permutation(out[w - 1], out[w], hop)]
     return out
+
+
+def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequence[str] | str | None
+                   ) -> tuple[list[str] | None, list[int] | None]:
+    """Check a `classes` request against the model: (names, indices), or (None, None) for "decide later".
+
+    "auto"/None: the presence head decides (class-conditioned models), or every slot (`sop`).
+    A list: names of the model's classes, each once; an error for an empty list,
+    a name twice, an unknown name, or names given to a model without classes.
+    """
+    conditioned = getattr(model, "class_conditioned", False)
+    if classes is None or classes == "auto":
+        if conditioned and (getattr(model, "variant", None) == "baseline"
+                            or getattr(model, "has_presence_head", True) is False):  # e.g. diffusion with class embeddings
+            raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
+        return None, None
+    if isinstance(classes, str):
+        classes = [c.strip() for c in classes.split(",") if c.strip()]
+    classes = list(classes)
+    if not conditioned:
+        raise ConfigError("this checkpoint is a `sop` model: its outputs are unordered slots, not classes; "
+                          "leave out --classes")
+    if not classes:
+        raise ConfigError("--classes names no class; give names like cello,flute or 'auto'")
+    twice = sorted({c for c in classes if classes.count(c) > 1})
+    if twice:
+        raise ConfigError(f"--classes names {', '.join(twice)} more than once")
+    unknown = [c for c in classes if c not in class_names]
+    if unknown:
+        raise DataError(f"unknown class {', '.join(unknown)}; this model knows: {', '.join(class_names)}")
+    return classes, [class_names.index(c) for c in classes]
+
+
+def _auto_from_presence(presence_mean: np.ndarray | None, class_names: list[str]) -> tuple[list[str], list[int]]:
+    if presence_mean is None:
+        raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
+    chosen = [i for i, p in enumerate(presence_mean.tolist()) if p > 0.5] or [int(presence_mean.argmax())]
+    return [class_names[i] for i in chosen], chosen
+
+
+def _presence_mean(sep: WindowSeparator, blocks: Iterator[np.ndarray]) -> np.ndarray | None:
+    """Mean presence probability (C,) over every window of the stream `blocks` (model rate)."""
+    windower, total, count, queue = Windower(sep.size), None, 0, []
+
+    def run(frames: np.ndarray) -> None:
+        nonlocal total, count
+        for i in range(0, len(frames), sep.batch_size):
+            p = sep.presence(frames[i: i + sep.batch_size])
+            if p is None:
+                return
+            total = p.sum(0) if total is None else total + p.sum(0)
+            count += len(p)
+
+    for block in blocks:
+        queue.append(windower.push(block))
+        if sum(len(q) for q in queue) >= sep.batch_size:
+            run(np.concatenate(queue))
+            queue = []
+    queue.append(windower.flush())
+    run(np.concatenate(queue))
+    return None if total is None else total / count
 
 
 @torch.no_grad()
@@ -70,7 +120,7 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
                   classes: Sequence[str] | str = "auto", device: torch.device | str = "cpu",
                   batch_size: int = 8, target_rms: float = TRAIN_RMS
                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Separate a mono wave at the model's rate.
+    """Separate a mono wave at the model's rate (in memory; files go through :func:`separate_file`).
 
     Args:
         wave: (L,) mono at audio_cfg.sample_rate.
@@ -81,112 +131,222 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     Returns:
         ({name: (L,) estimate}, {class: mean presence probability})
     """
-    from .models import select_masks
-
-    device = torch.device(device)
-    frontend = SpectralFrontEnd(audio_cfg).to(device)
-    size = audio_cfg.n_samples
-    frames, hop = _windows(wave, size)                                    # (W, size)
-    rms = np.sqrt(np.mean(frames**2, axis=1, keepdims=True)) + 1e-8
-    gain = np.minimum(target_rms / rms, 100.0)                            # (W, 1): quiet windows are not blown up
-    x = torch.from_numpy((frames * gain).astype(np.float32)).to(device)
+    wave = np.asarray(wave, dtype=np.float32)
+    names, idx = choose_classes(model, class_names, classes)
     conditioned = getattr(model, "class_conditioned", False)
-    generative = getattr(model, "generative", False)
-    outs, presence = [], []  # per chunk: (mask logits — or, for a generative model, the log-magnitude — , STFT)
-    for chunk in x.split(batch_size):
-        a = frontend.analyse(chunk)
-        if generative:  # diffusion: only the presence now; the sources are sampled once the classes are chosen
-            o = {"presence_logits": model.presence_logits(a["log_mag"])}
-            outs.append((a["log_mag"], a["stft"]))
-        else:
-            o = model(a["log_mag"])
-            outs.append((o["mask_logits"].float(), a["stft"]))
-        if o.get("presence_logits") is not None:
-            presence.append(torch.sigmoid(o["presence_logits"].float()))
-    presence_mean = torch.cat(presence).mean(0).cpu() if presence else None
+    presence = None
+    if conditioned:
+        probe = WindowSeparator(model, audio_cfg, None, device, batch_size, target_rms)
+        presence = _presence_mean(probe, iter([wave]))
+        if names is None:
+            names, idx = _auto_from_presence(presence, class_names)
+    sep = WindowSeparator(model, audio_cfg, idx if conditioned else None, device, batch_size, target_rms)
+    parts = [p for p in (sep.push(wave), sep.flush()) if p.shape[1]]
+    total = np.concatenate(parts, axis=1)  # (N, L)
     if not conditioned:
-        names = [f"source_{i + 1}" for i in range(outs[0][0].shape[1])]
-        idx = None
-    elif classes == "auto":
-        if presence_mean is None:
-            raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
-        chosen = [i for i, p in enumerate(presence_mean.tolist()) if p > 0.5] or [int(presence_mean.argmax())]
-        names, idx = [class_names[i] for i in chosen], chosen
-    else:
-        unknown = [c for c in classes if c not in class_names]
-        if unknown:
-            raise DataError(f"unknown class {', '.join(unknown)}; this model knows: {', '.join(class_names)}")
-        names, idx = list(classes), [class_names.index(c) for c in classes]
-    est_windows = []
-    for logits, stft in outs:
-        if idx is not None:
-            sel = torch.tensor(idx, device=device).expand(logits.shape[0], -1)  # (b, N) same classes for every window
-            if generative:  # `logits` holds the windows' log-magnitudes: sample the N sources
-                est_windows.append(frontend.apply_masks(model.separation_masks(logits, sel)[0], stft))
-                continue
-            logits = select_masks(logits, sel)
-        est_windows.append(frontend.apply_masks(torch.sigmoid(logits), stft))  # (b, N, size)
-    est = torch.cat(est_windows).cpu().numpy() / gain[:, :, None]          # (W, N, size), undo the gain
-    if not conditioned and est.shape[1] > 1:
-        est = align_slots(est, hop)                                        # keep each slot one instrument
-    win = np.sin(np.pi * np.arange(size) / size) ** 2                     # periodic Hann: shifted by hop, sums to 1
-    total = np.zeros((est.shape[1], hop * (len(est) + 1) + size))
-    for w in range(len(est)):
-        total[:, w * hop: w * hop + size] += est[w] * win                 # overlap-add
-    total = total[:, hop: hop + len(wave)]                                # drop the padding
-    pres = {class_names[i]: float(p) for i, p in enumerate(presence_mean.tolist())} if presence_mean is not None else {}
+        names = [f"source_{i + 1}" for i in range(total.shape[0])]
+    pres = {class_names[i]: float(p) for i, p in enumerate(presence.tolist())} if presence is not None else {}
     return {n: total[k].astype(np.float32) for k, n in enumerate(names)}, pres
 
 
 def train_level(state: dict) -> float:
     """The median training-mixture RMS a checkpoint recorded, else :data:`TRAIN_RMS`."""
-    import json
-
     try:
         level = json.loads(state.get("extra", "{}")).get("train_mix_rms")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         level = None
     return float(level) if level else TRAIN_RMS
 
 
+def scan_input(path: str | os.PathLike, model_rate: int, min_samples: int) -> sf._SoundFileInfo:
+    """Read the input once, block by block: AudioError if it cannot be used; its soundfile info otherwise.
+
+    Refused: not a regular file (a folder, a FIFO), not decodable, no samples,
+    NaN/inf samples, silence, or fewer than `min_samples` at the model's rate.
+    """
+    path = require_audio_file(path)
+    try:
+        info = sf.info(str(path))
+        energy, frames = 0.0, 0
+        with sf.SoundFile(str(path)) as f:
+            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+                if not np.all(np.isfinite(block)):
+                    raise AudioError(f"{path}: the file contains NaN or infinite samples")
+                mono = block.mean(axis=1, dtype=np.float64)
+                energy += float(np.dot(mono, mono))
+                frames += len(block)
+    except AudioError:
+        raise
+    except Exception as exc:  # libsndfile's messages are long; keep one line
+        raise AudioError(f"{path}: not a readable audio file ({(str(exc).splitlines() or [type(exc).__name__])[0]})"
+                         ) from None
+    if frames == 0:
+        raise AudioError(f"{path}: the file is empty (0 samples)")
+    if np.sqrt(energy / frames) < SILENCE_RMS:
+        raise AudioError(f"{path}: the file is silent (RMS below {SILENCE_RMS:g})")
+    at_model = int(np.ceil(frames * model_rate / info.samplerate))
+    if at_model < min_samples:
+        raise AudioError(f"{path}: too short to separate: {at_model} samples at {model_rate} Hz "
+                         f"({1000 * frames / info.samplerate:.0f} ms); at least {min_samples} are needed (one STFT frame)")
+    info.frames = frames  # exact count (some formats only estimate it in the header)
+    return info
+
+
+def _model_rate_blocks(path: Path, model_rate: int) -> Iterator[np.ndarray]:
+    """The input as mono blocks at the model's rate (streamed, resampled on the way)."""
+    with sf.SoundFile(str(path)) as f:
+        rs = StreamResampler(f.samplerate, model_rate)
+        for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+            yield rs.push(block.mean(axis=1))  # (L, channels) → (L,) mono
+        yield rs.flush()
+
+
+class _Outputs:
+    """The estimates of one separation, resampled back and appended to float temp wavs in `folder`."""
+
+    def __init__(self, folder: Path, names: list[str], model_rate: int, rate: int, n_frames: int, keep: int) -> None:
+        self.names, self.rate, self.n_frames, self.keep = names, rate, n_frames, keep
+        self.paths = [folder / f".part-{k}.wav" for k in range(len(names))]
+        self.files = [sf.SoundFile(str(p), "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV")
+                      for p in self.paths]
+        self.back = [StreamResampler(model_rate, rate) for _ in names]
+        self.written = [0] * len(names)
+        self.peak = [0.0] * len(names)
+        self.head = [[] for _ in names]  # the first `keep` samples at the model rate, for the figure
+        self.head_len = 0
+
+    def add(self, est: np.ndarray, final: bool = False) -> None:
+        """Append model-rate samples (N, k) of every output."""
+        if self.head_len < self.keep and est.shape[1]:
+            for k in range(len(self.names)):
+                self.head[k].append(est[k, : self.keep - self.head_len].astype(np.float32))
+            self.head_len += min(est.shape[1], self.keep - self.head_len)
+        for k in range(len(self.names)):
+            y = self.back[k].push(est[k])
+            if final:
+                y = np.concatenate([y, self.back[k].flush()])
+            y = y[: self.n_frames - self.written[k]]  # exactly the input's length
+            if final and self.written[k] + len(y) < self.n_frames:
+                y = np.pad(y, (0, self.n_frames - self.written[k] - len(y)))
+            self.files[k].write(y.astype(np.float32))
+            self.written[k] += len(y)
+            self.peak[k] = max(self.peak[k], float(np.abs(y).max(initial=0.0)))
+
+    def finish(self, final_paths: list[Path]) -> None:
+        """Close the temp files and give each its final name: 16-bit PCM, or float where it exceeds full scale."""
+        for f in self.files:
+            f.close()
+        for tmp, dest, peak in zip(self.paths, final_paths, self.peak):
+            if peak > 1:
+                os.replace(tmp, dest)  # keep levels above full scale
+                continue
+            with sf.SoundFile(str(tmp)) as src, sf.SoundFile(str(dest), "w", samplerate=self.rate, channels=1,
+                                                               subtype="PCM_16", format="WAV") as dst:
+                for block in src.blocks(blocksize=BLOCK, dtype="float32"):
+                    dst.write(block)
+            os.unlink(tmp)
+
+    def close(self) -> None:
+        for f in self.files:
+            if not f.closed:
+                f.close()
+
+
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
-                  classes: Sequence[str] | str = "auto", device: str = "auto", figure: bool = True,
-                  sampling_steps: int | None = None) -> list[Path]:
+                  classes: Sequence[str] | str | None = "auto", device: str = "auto", figure: bool = True,
+                  batch_size: int = 8, sampling_steps: int | None = None) -> list[Path]:
     """`python -m sgn_teach separate`: write OUT/<stem>_<class>.wav at the input's rate (+ a figure).
 
     `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
 
-    Everything is computed before anything is written, and each file is written
-    atomically, so a bad input leaves no partial output.
+    Everything is checked before any work (the checkpoint, the classes, the
+    input — read once to the end — and that OUT can be written); the output set
+    is written to a temp folder and moved into OUT at the end, so a failure at
+    any point leaves nothing. Memory stays bounded whatever the input's length.
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
     if sampling_steps is not None:
         if not getattr(model, "generative", False):
-            raise DataError("--sampling-steps applies to diffusion checkpoints only")
+            raise ConfigError("--sampling-steps applies to diffusion checkpoints only")
         model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
-    wave_native, sr_in = load_audio(in_path, sample_rate=None, mono=True)
-    wave = resample(wave_native, sr_in, cfg.audio.sample_rate)
-    target_rms = train_level(state)
-    estimates, presence = separate_wave(model, wave, cfg.audio, class_names, classes, device=dev,
-                                        target_rms=target_rms)
-    out = Path(out_dir)
-    stem = Path(in_path).stem
-    rendered = {name: resample(est, cfg.audio.sample_rate, sr_in)[: len(wave_native)] for name, est in estimates.items()}
-    fig = None
+    names, idx = choose_classes(model, class_names, classes)
+    model_rate = cfg.audio.sample_rate
+    info = scan_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1)
+    in_path = Path(in_path)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise OutputError(f"{out_dir}: exists and is not a folder")
+    try:
+        staging = AtomicDir(out_dir)  # made now: an unwritable OUT fails before any computing
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot write the output there ({exc.strerror or exc})") from None
+    try:
+        names, presence, final = _separate_into(staging, model, cfg, class_names, names, idx, in_path, info, dev,
+                                                batch_size, train_level(state), figure)
+        staging.commit()
+    except (OSError, sf.SoundFileError) as exc:
+        staging.abort()
+        raise OutputError(f"{out_dir}: writing the output failed ({getattr(exc, 'strerror', None) or exc}); "
+                          "nothing was written") from None
+    except BaseException:
+        staging.abort()
+        raise
+    if presence is not None:
+        print("presence: " + ", ".join(f"{class_names[i]} {p:.2f}"
+                                       for i, p in sorted(enumerate(presence.tolist()), key=lambda kv: -kv[1])))
+    return final
+
+
+def _separate_into(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, info, dev, batch_size,
+                   target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
+    """The work of :func:`separate_file`: every file goes into ``staging.tmp``; returns (names, presence, final paths)."""
+    model_rate = cfg.audio.sample_rate
+    conditioned = getattr(model, "class_conditioned", False)
+    presence = None
+    if conditioned and names is None:  # --classes auto: a first pass over the file decides
+        probe = WindowSeparator(model, cfg.audio, None, dev, batch_size, target_rms)
+        presence = _presence_mean(probe, _model_rate_blocks(in_path, model_rate))
+        names, idx = _auto_from_presence(presence, class_names)
+    sep = WindowSeparator(model, cfg.audio, idx if conditioned else None, dev, batch_size, target_rms)
+    keep = FIGURE_SECONDS * model_rate if figure else 0
+    head_in: list[np.ndarray] = []
+    head_len = 0
+    outputs: _Outputs | None = None
+    stem = in_path.stem
+    try:
+        for block in _model_rate_blocks(in_path, model_rate):
+            if head_len < keep:
+                head_in.append(block[: keep - head_len])
+                head_len += len(head_in[-1])
+            est = sep.push(block)
+            if est.shape[1]:
+                if outputs is None:
+                    names = names or [f"source_{i + 1}" for i in range(est.shape[0])]
+                    outputs = _Outputs(staging.tmp, names, model_rate, info.samplerate, info.frames, keep)
+                outputs.add(est)
+        est = sep.flush()
+        if outputs is None:
+            names = names or [f"source_{i + 1}" for i in range(est.shape[0])]
+            outputs = _Outputs(staging.tmp, names, model_rate, info.samplerate, info.frames, keep)
+        outputs.add(est, final=True)
+        outputs.finish([staging.tmp / f"{stem}_{name}.wav" for name in names])
+    finally:
+        if outputs is not None:
+            outputs.close()
+    final = [staging.target / f"{stem}_{name}.wav" for name in names]
     if figure:
         from .viz import plot_spectrograms
 
         fe = SpectralFrontEnd(cfg.audio)
-        mags = [fe.stft(torch.from_numpy(w)).abs() for w in [wave, *estimates.values()]]
-        fig = plot_spectrograms(mags, ["input", *estimates.keys()], sample_rate=cfg.audio.sample_rate)
-    written = []
-    for name, est in rendered.items():
-        written.append(save_audio(out / f"{stem}_{name}.wav", est, sr_in))
-    if fig is not None:
-        with atomic_path(out / f"{stem}_separation.png") as tmp:
+        waves = [np.concatenate(head_in)] + [np.concatenate(h) for h in outputs.head]
+        waves = [np.pad(w, (0, max(cfg.audio.n_fft - len(w), 0))) for w in waves]  # at least one STFT window
+        mags = [fe.stft(torch.from_numpy(np.ascontiguousarray(w))).abs() for w in waves]
+        cut = f" (first {FIGURE_SECONDS} s)" if info.frames > FIGURE_SECONDS * info.samplerate else ""
+        fig = plot_spectrograms(mags, ["input" + cut, *names], sample_rate=model_rate)
+        with atomic_path(staging.tmp / f"{stem}_separation.png") as tmp:
             fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
-        written.append(out / f"{stem}_separation.png")
-    if presence:
-        print("presence: " + ", ".join(f"{c} {p:.2f}" for c, p in sorted(presence.items(), key=lambda kv: -kv[1])))
-    return written
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)  # a file, not a stray figure in the caller's notebook
+        final.append(staging.target / f"{stem}_separation.png")
+    return names, presence, final

@@ -14,6 +14,12 @@ float32 elsewhere — on a CPU without those units bf16 is emulated and slower.
 
 The learning rate is a function of the step alone (`TrainConfig.lr_at`: constant,
 or linear warm-up then cosine decay), set before every optimiser step.
+
+Several processes (``torchrun --nproc_per_node K -m sgn_teach train …``) train
+with DistributedDataParallel: rank r takes a contiguous share of each step's
+mixtures and the result equals one process with the same global batch (see
+:mod:`sgn_teach.distributed`). The loss parts stay on the device and are read
+back every ``log_every`` steps; `history` still has one row per step.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -29,31 +34,42 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .atomic import write_json
+from . import distributed
+from .atomic import atomic_path, write_json
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import Config
 from .data import MixDataset, SoloLibrary, finish_batch, mix_features
-from .device import get_device, resolve_precision, seed_everything
-from .errors import CheckpointError, DataError
+from .data.mixing import VariableCountMixDataset
+from .device import resolve_precision, seed_everything
+from .errors import CheckpointError, DataError, SGNError
+from .interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
 from .losses import sgn_loss
 from .models import build_model
 from .spectral import SpectralFrontEnd
+from .speed import channels_last_input, loader_options, maybe_compile, to_channels_last
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
 MODEL_NAME = "model.pt"       # final weights only: what gets shipped
+PART_NAMES = ("rec", "ce", "presence", "total")  # the loss parts of sgn_loss, in history's order
 
 
 class _StepSampler(torch.utils.data.Sampler):
-    """Indices start·B, start·B+1, …: the mixtures of steps start, start+1, … in order."""
+    """The mixtures of steps start, start+1, … in order: s·B … s·B+B−1 for step s.
 
-    def __init__(self, start_step: int, steps: int, batch_size: int) -> None:
-        self.start, self.stop = start_step * batch_size, steps * batch_size
+    With `world_size` K > 1, only rank `rank`'s contiguous B/K share of each step
+    (:func:`sgn_teach.distributed.shard_indices`).
+    """
+
+    def __init__(self, start_step: int, steps: int, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
+        self.start_step, self.steps, self.batch_size = start_step, steps, batch_size
+        self.rank, self.world_size = rank, world_size
 
     def __iter__(self):
-        return iter(range(self.start, self.stop))
+        for step in range(self.start_step, self.steps):
+            yield from distributed.shard_indices(step, self.batch_size, self.rank, self.world_size)
 
     def __len__(self) -> int:
-        return self.stop - self.start
+        return (self.steps - self.start_step) * (self.batch_size // self.world_size)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer:
@@ -101,19 +117,48 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             of three, to test on the third (leave-one-SoundFont-out).
         out_dir: run folder: checkpoint.pt (latest, resumable), model.pt (final weights),
             history.json and curves.png.
+        device: "auto", "cpu", "cuda" or "mps"; under torchrun each rank takes its LOCAL_RANK's GPU.
         resume: continue from out_dir/checkpoint.pt if it exists.
 
     Returns:
         The history: {"train": [{step, rec, ce, presence, total, seconds}], "val": [{step, sdr}], ...}.
+
+    Raises:
+        SGNError subclasses, before anything is written, for settings out of range,
+        a library that cannot be used (a clip that does not decode, a val split
+        with fewer than N classes), an `out_dir` that cannot be written, holds a
+        finished run (without `resume`), is in use by another training, or whose
+        checkpoint is past `cfg.train.steps`.
+        TrainingInterrupted (a KeyboardInterrupt) after SIGINT/SIGTERM: the loop
+        stopped at a step boundary and saved a checkpoint from which `resume=True`
+        continues to exactly the weights of an uninterrupted run.
     """
     out = Path(out_dir)
-    dev = get_device(device)
+    check_train_config(cfg)
+    ctx = distributed.setup(device)  # one process: rank 0 of 1, nothing else happens
+    try:
+        return _prepare(cfg, data_root, out, ctx, resume, progress and ctx.is_main, validate_during, soundfonts)
+    finally:
+        distributed.teardown(ctx)
+
+
+def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distributed.DistContext, resume: bool,
+             progress: bool, validate_during: bool, soundfonts: list[str] | None) -> dict[str, Any]:
+    """Every check of :func:`train` before anything is written, then the locked run folder and the loop."""
+    from .preflight import check_clips, check_writable_dir
+    from .rundir import RunLock, existing_run
+
+    dev, main = ctx.device, ctx.is_main
+    distributed.check_batch(cfg.train.batch_size, ctx)
     lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)  # checked before anything is written
     if len(lib.classes) != cfg.model.n_classes:
         cfg.model.n_classes = len(lib.classes)
     if cfg.model.variant == "sop":
         cfg.model.n_sources = cfg.train.n_sources
-    if len(lib.by_class) < cfg.train.n_sources:
+    if cfg.train.n_sources_mix and cfg.model.variant == "sop":
+        raise DataError("a mix of source counts (n_sources_mix) needs a class-conditioned model: "
+                        "SoP has a fixed number of output slots")
+    if len(lib.by_class) < max((cfg.train.n_sources, *cfg.train.n_sources_mix)):
         raise DataError(f"{data_root}: the train split has clips of {len(lib.by_class)} classes; "
                         f"mixing N={cfg.train.n_sources} distinct classes needs at least that many")
     try:
@@ -121,79 +166,202 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             if validate_during else None
     except DataError:
         val_lib = None  # a library too small to have a validation split: skip validation, say so in history
-    generative = cfg.model.variant == "diffusion"  # notebook 07: its own objective, guided by a frozen SGN
-    if generative:
-        from .models.diffusion_separator import load_condition_weights, prepare_condition
+    if val_lib is not None and len(val_lib.by_class) < cfg.train.n_sources:
+        raise DataError(f"{data_root}: the val split has clips of {len(val_lib.by_class)} classes; validating on "
+                        f"mixtures of N={cfg.train.n_sources} distinct classes needs at least that many "
+                        "(add clips, or train without validation: --no-val)")
+    if cfg.model.variant == "diffusion":  # notebook 07: guided by a frozen SGN, whose checkpoint is checked now
+        from .models.diffusion_separator import prepare_condition
 
-        prepare_condition(cfg, lib.classes)  # checked before anything is written
+        prepare_condition(cfg, lib.classes)
+    check_writable_dir(out)
+    done = existing_run(out)
+    if done and not resume:
+        raise SGNError(f"{out} already holds a training run ({', '.join(done)}); continue it with --resume "
+                       "(resume=True), or give a new --out")
+    if resume and done == ["model.pt"]:
+        raise SGNError(f"{out} holds model.pt but no checkpoint.pt to resume from; give a new --out")
+    state = read_checkpoint(out / CKPT_NAME) if resume and "checkpoint.pt" in done else None
+    if state is not None:
+        _check_resumable(state, cfg, out / CKPT_NAME)
+    clips = [c.path for c in lib.clips] + ([c.path for c in val_lib.clips] if val_lib is not None else [])
+    check_clips(clips, "train/val", progress=progress and len(clips) > 200)  # a bad clip fails now, not at step 900
 
-    out.mkdir(parents=True, exist_ok=True)
+    created = not out.exists()
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    distributed.barrier(ctx)  # the folder exists for every rank
+    try:
+        with RunLock(out, enabled=main) as lock:
+            if lock.removed_tmp and progress:
+                print(f"removed {len(lock.removed_tmp)} temp file(s) a killed save left in {out}")
+            if state is not None and lock.took_over is not None:
+                state = read_checkpoint(out / CKPT_NAME)  # a training that died may have saved since we looked
+                _check_resumable(state, cfg, out / CKPT_NAME)
+            return _train(cfg, lib, val_lib, data_root, out, ctx, state, progress)
+    except BaseException:
+        if created and main:
+            try:
+                out.rmdir()  # a run that failed before saving anything leaves no empty folder behind
+            except OSError:
+                pass  # not empty: it holds a checkpoint to resume from
+        raise
+
+
+def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
+    """CheckpointError unless `state` can be continued with `cfg` (same model config, step ≤ steps)."""
+    saved = json.loads(state["config"])
+    if saved.get("model") != cfg.to_dict()["model"] or saved.get("diffusion") != cfg.to_dict().get("diffusion"):
+        raise CheckpointError(f"{path}: was trained with another model config; use a new --out to start over")
+    if state["step"] > cfg.train.steps:
+        raise CheckpointError(f"{path} is at step {state['step']}, past --steps {cfg.train.steps}: ask for "
+                              f"at least {state['step']} steps to continue it, or give a new --out")
+    if "optimizer" not in state or "extra" not in state:
+        raise CheckpointError(f"{path}: holds no optimiser state to resume from; give a new --out")
+
+
+def check_train_config(cfg: Config) -> None:
+    """ConfigError for training settings out of range (steps, batch size, N, learning rate, intervals)."""
+    from .preflight import require_int, require_positive
+
+    t = cfg.train
+    require_int("--steps", t.steps)
+    require_int("--batch-size", t.batch_size)
+    require_int("--n-sources", t.n_sources)
+    require_positive("--lr", t.lr)
+    require_int("--val-every", t.val_every)
+    require_int("--val-mixtures", t.val_mixtures)
+    require_int("ckpt_every", t.ckpt_every)
+    require_int("--warmup-steps", t.warmup_steps, minimum=0)
+    require_int("--num-workers", t.num_workers, minimum=0)
+    require_int("--depth", cfg.model.depth, minimum=0)
+    for name, w in (("--w-rec", t.w_rec), ("--w-ce", t.w_ce), ("--w-presence", t.w_presence)):
+        if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+            from .errors import ConfigError
+
+            raise ConfigError(f"{name} must be a finite number ≥ 0, not {w!r}")
+
+
+def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root, out: Path,
+           ctx: distributed.DistContext, state: dict[str, Any] | None, progress: bool) -> dict[str, Any]:
+    """The loop of :func:`train`, once every check has passed and the run folder is locked; `state`: to resume."""
+    dev, main = ctx.device, ctx.is_main
+    per_rank = cfg.train.batch_size // ctx.world_size
     seed_everything(cfg.train.seed)
     model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(dev)
-    if generative and not (resume and (out / CKPT_NAME).exists()):
+    generative = getattr(model, "generative", False)  # diffusion: its own objective (`targets=` below)
+    if generative and state is None:
+        from .models.diffusion_separator import load_condition_weights
+
         load_condition_weights(model)  # the trained SGN (a resumed run has it in its checkpoint)
+    if cfg.train.channels_last:
+        to_channels_last(model)
+    # several processes: BatchNorm → synchronised BN (new modules: before the optimiser sees the parameters)
+    # and DistributedDataParallel; one process: `model` itself. Both share `model`'s parameters.
+    ddp_model = distributed.wrap_model(model, ctx)
     opt = make_optimizer(model, cfg)
     precision = resolve_precision(cfg.train.precision, dev)
     history: dict[str, Any] = {"train": [], "val": [], "config": cfg.to_dict(), "classes": lib.classes,
                                "device": str(dev), "precision": precision, "validation": val_lib is not None,
+                               "world_size": ctx.world_size,
                                "data": {"root": str(data_root), "soundfonts": lib.soundfonts, "train_clips": len(lib)}}
     start_step, elapsed = 0, 0.0
     ckpt_path = out / CKPT_NAME
-    if resume and ckpt_path.exists():
-        state = read_checkpoint(ckpt_path)
-        saved = json.loads(state["config"])
-        if saved["model"] != cfg.to_dict()["model"] or saved.get("diffusion") != cfg.to_dict().get("diffusion"):
-            raise CheckpointError(f"{ckpt_path}: was trained with another model config; use a new --out to start over")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        extra = json.loads(state["extra"])
-        history, elapsed = extra["history"], extra.get("seconds", 0.0)
+    rng_state = None
+    if state is not None:
         start_step = int(state["step"])
-        if "rng_cpu" in state:
-            torch.set_rng_state(state["rng_cpu"])
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            extra = json.loads(state["extra"])
+            history, elapsed = extra["history"], extra.get("seconds", 0.0)
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise CheckpointError(f"{ckpt_path}: cannot be resumed ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else 'incomplete'}); give a new --out") from None
+        history["world_size"] = ctx.world_size  # of the latest (resumed) segment
+        rng_state = state.get("rng_cpu")
         if progress:
             print(f"resuming {ckpt_path} at step {start_step}/{cfg.train.steps}")
 
     t = cfg.train
-    ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
-                    augment=cfg.augment, defer_augment=True)
-    loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
-                                         num_workers=t.num_workers, drop_last=True,
-                                         persistent_workers=t.num_workers > 0,
-                                         # its own generator: starting the loader must not draw from the global
-                                         # RNG, whose state a resumed run restores (the diffusion noise uses it)
-                                         generator=torch.Generator().manual_seed(t.seed))
+    if t.n_sources_mix:  # N per step from (seed, step): every rank of a step draws the same N
+        ds = VariableCountMixDataset(lib, cfg.audio, t.n_sources_mix, t.batch_size, t.steps * t.batch_size,
+                                     seed=t.seed, augment=cfg.augment, defer_augment=True)
+    else:
+        ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
+                        augment=cfg.augment, defer_augment=True)
+    sampler = _StepSampler(start_step, t.steps, t.batch_size, ctx.rank, ctx.world_size)
+    loader = torch.utils.data.DataLoader(ds, batch_size=per_rank, sampler=sampler, drop_last=True,
+                                         worker_init_fn=ignore_stop_signals, **loader_options(dev, t.num_workers))
+    step_model = maybe_compile(ddp_model, t.compile, log=lambda msg: main and print(msg))
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
     use_amp = precision == "bf16"
     loss_weights = (t.w_rec, t.w_ce, t.w_presence)
 
     def save(step: int) -> None:
+        if not main:
+            return  # rank 0 alone writes
         extra = {"history": history, "seconds": elapsed}
         # the RNG state goes with the weights so that a resumed run draws the same noise
         save_checkpoint(ckpt_path, model, cfg, lib.classes, step, optimizer=opt, extra=extra,
                         tensors={"rng_cpu": torch.get_rng_state()})
         write_json(out / "history.json", history)
 
+    pending: list[tuple[int, torch.Tensor, torch.Tensor, float, float]] = []  # steps not yet read back
+
+    def flush(collective: bool = True) -> None:
+        """Read the pending steps' loss parts back from the device (one sync) into `history` and the bar.
+
+        Parts are averaged over the ranks and the mixtures' RMS gathered from all
+        of them, so the history equals that of one process with the same batch.
+        """
+        if not pending:
+            return
+        parts_k = torch.stack([p[1] for p in pending])  # k × (4,) → (k, 4): rec, ce, presence, total
+        rms_k = torch.stack([p[2] for p in pending])    # k × (B/K,) → (k, B/K)
+        if collective:
+            parts_k = distributed.mean_over_ranks(parts_k, ctx)
+            rms_k = distributed.cat_over_ranks(rms_k, ctx, dim=1)  # (k, B/K) per rank → (k, B)
+        values, medians = parts_k.cpu().tolist(), rms_k.median(dim=1).values.cpu().tolist()
+        for (s, _, _, lr, seconds), v, med in zip(pending, values, medians):
+            if collective and not math.isfinite(v[3]):
+                pending.clear()
+                raise SGNError(f"the loss became {v[3]} at step {s} (not saved; the last checkpoint stays): "
+                               "lower the learning rate")
+            rec = {k: round(float(x), 5) for k, x in zip(PART_NAMES, v)}
+            history["train"].append({"step": s, **rec, "lr": round(lr, 7), "mix_rms": round(med, 4),
+                                     "seconds": round(seconds, 2)})
+        bar.set_postfix({k: f"{x:.3f}" for k, x in zip(PART_NAMES, values[-1])})
+        bar.update(len(pending))
+        pending.clear()
+
     model.train()
     step = start_step
     bar = tqdm(total=t.steps, initial=start_step, desc=f"train {cfg.model.variant}", disable=not progress)
-    interrupted = False
-    old_handler = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGINT/SIGTERM only set stop.requested: a step is never cut in half (see sgn_teach.interrupt)
+    stop = GracefulStop()
     try:
+        stop.__enter__()
+        batches = iter(loader)  # draws its base seed from the global RNG ...
+        if rng_state is not None:
+            torch.set_rng_state(rng_state)  # ... so the saved generator state is restored after it
         tick = time.time()
-        for batch in loader:
+        while step < t.steps and not stop.requested:  # the step boundary: the only place a signal is acted on
+            batch = next(batches)
             class_idx = batch["class_idx"].to(dev, non_blocking=True)
             labels = batch["labels"].to(dev, non_blocking=True)
             with torch.no_grad():
                 sources, mixture = finish_batch(batch, ds, dev)  # (B, N, L) ÷N, augmented on the device; (B, L)
                 feats = mix_features(mixture, sources, frontend, mask=t.mask)
-            if generative:  # the DDPM loss on every source (sgn_teach.models.diffusion_separator)
-                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                    loss, parts = model.training_loss(feats, class_idx)
+            log_mag = channels_last_input(feats["log_mag"]) if t.channels_last else feats["log_mag"]
+            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
+                if generative:  # the DDPM loss, through forward so that DDP sees it
+                    outputs = step_model(log_mag, classes=class_idx, targets=feats)
+                else:
+                    outputs = step_model(log_mag, classes=class_idx)  # only the N wanted masks are computed
+            if generative:
+                loss, parts = outputs["loss"], outputs["parts"]
             else:
-                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                    outputs = model(feats["log_mag"], classes=class_idx)  # only the N wanted masks are computed
                 loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels,
                                        cfg.model.variant, weights=loss_weights)
             for group in opt.param_groups:
@@ -205,31 +373,37 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             now = time.time()
             elapsed += now - tick
             tick = now
-            if not math.isfinite(loss.item()):
-                raise RuntimeError(f"loss became {loss.item()} at step {step}: lower the learning rate")
-            rec = {k: round(float(v), 5) for k, v in parts.items()}
-            history["train"].append({"step": step, **rec, "lr": round(t.lr_at(step - 1), 7),
-                                     "mix_rms": round(float(mixture.pow(2).mean(-1).sqrt().median()), 4),
-                                     "seconds": round(elapsed, 2)})
-            bar.set_postfix({k: f"{v:.3f}" for k, v in rec.items()})
-            bar.update(1)
-            if val_lib is not None and (step % t.val_every == 0 or step == t.steps):
-                scores = validate(model, val_lib, cfg, dev)
-                history["val"].append({"step": step, **{k: round(v, 3) for k, v in scores.items()}})
-                bar.write(f"step {step}: validation SDR {scores['sdr']:.2f} dB")
-            if step % t.ckpt_every == 0 or step == t.steps:
+            # the parts stay on the device until flush(): no host-device sync in an ordinary step
+            pending.append((step, torch.stack([parts[k] for k in PART_NAMES]),
+                            mixture.detach().pow(2).mean(-1).sqrt(), t.lr_at(step - 1), elapsed))  # (4,), (B/K,)
+            validating = val_lib is not None and (step % t.val_every == 0 or step == t.steps)
+            saving = step % t.ckpt_every == 0 or step == t.steps
+            if validating or saving or step % t.log_every == 0:
+                flush()  # reading the parts back waits for the device's queued work: time it to this step
+                now = time.time()
+                elapsed += now - tick
+                tick = now
+                history["train"][-1]["seconds"] = round(elapsed, 2)
+            if validating:
+                if main:  # rank 0 validates; the others wait at the barrier
+                    scores = validate(model, val_lib, cfg, dev)
+                    history["val"].append({"step": step, **{k: round(v, 3) for k, v in scores.items()}})
+                    bar.write(f"step {step}: validation SDR {scores['sdr']:.2f} dB")
+                distributed.barrier(ctx)
+            if saving:
                 save(step)
             tick = time.time()  # validation and saving are not training time
-    except KeyboardInterrupt:
-        interrupted = True
-        save(step)
-        bar.write(f"interrupted at step {step}: saved {ckpt_path}; continue with --resume")
+        if stop.requested:
+            flush(collective=False)  # the other ranks may be gone: rank 0 keeps its own shard's parts
+            history["interrupted"] = True
+            save(step)
+            raise TrainingInterrupted(step, stop.requested, str(ckpt_path))
     finally:
+        stop.__exit__(None, None, None)
         bar.close()
-        signal.signal(signal.SIGTERM, old_handler)
-    history["interrupted"] = interrupted
+    history["interrupted"] = False
     history["seconds"] = round(elapsed, 2)
-    if not interrupted:
+    if main:
         rms = sorted(r["mix_rms"] for r in history["train"] if "mix_rms" in r)
         save_checkpoint(out / MODEL_NAME, model, cfg, lib.classes, step,
                         extra={"seconds": round(elapsed, 2), "device": str(dev), "data": str(data_root),
@@ -240,10 +414,12 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             from .viz import plot_history
 
             fig = plot_history(history)
-            fig.savefig(out / "curves.png", dpi=100, bbox_inches="tight")
+            with atomic_path(out / "curves.png") as tmp:
+                fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
             import matplotlib.pyplot as plt
 
             plt.close(fig)  # a file, not a stray figure in the caller's notebook
         except Exception as exc:  # a figure must never fail a finished training run
             print(f"(could not draw curves.png: {exc})")
+    distributed.barrier(ctx)  # every rank returns once rank 0 has written model.pt
     return history

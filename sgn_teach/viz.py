@@ -21,37 +21,78 @@ def _np(x) -> np.ndarray:
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def db(mag, floor: float = -80.0) -> np.ndarray:
-    """Magnitude → dB relative to its maximum, floored: any shape."""
+def db(mag, floor: float = -80.0, ref: float | None = None) -> np.ndarray:
+    """Magnitude → dB relative to `ref` (default: its own maximum), floored: any shape.
+
+    Pass one `ref` to several panels (e.g. the mixture's maximum) to draw them on one shared scale.
+    """
     m = _np(mag)
-    return np.maximum(20 * np.log10(m / (m.max() + 1e-12) + 1e-12), floor)
+    top = float(m.max()) if ref is None else float(ref)
+    return np.maximum(20 * np.log10(m / (top + 1e-12) + 1e-12), floor)
+
+
+def warped_row_hz(n_rows: int, sample_rate: int = 11025, n_fft: int = 1022) -> np.ndarray:
+    """The frequency in Hz that each row of SoP's log-frequency grid reads: (n_rows,).
+
+    Row r of F reads linear bin (F_lin − 1)·(21^{r/(F−1)} − 1)/20 (the warp of `sgn_teach.spectral`).
+    """
+    n_lin = n_fft // 2 + 1
+    r = np.arange(n_rows) / max(n_rows - 1, 1)
+    return (n_lin - 1) * (21.0 ** r - 1) / 20 * sample_rate / n_fft
+
+
+def hz_ticks(ax, n_rows: int, sample_rate: int = 11025, n_fft: int = 1022,
+             ticks_hz: Sequence[float] = (100, 200, 500, 1000, 2000, 4000)) -> None:
+    """Label a warped (log-frequency) y axis of `n_rows` rows in Hz instead of row numbers."""
+    hz = warped_row_hz(n_rows, sample_rate, n_fft)
+    ticks = [h for h in ticks_hz if hz[1] <= h <= hz[-1]]
+    ax.set_yticks(np.interp(ticks, hz, np.arange(n_rows)), [f"{h:g}" for h in ticks])
+    ax.set_ylabel("frequency (Hz)")
 
 
 def show_spectrogram(ax, mag, title: str = "", warped: bool = False, sample_rate: int = 11025,
-                     hop_length: int = 256, cmap: str = "magma", db_scale: bool = True, vmin=None, vmax=None):
-    """Draw one (F, T) magnitude (or mask) on `ax`, time in seconds on x."""
-    img = db(mag) if db_scale else _np(mag)
+                     hop_length: int = 256, cmap: str = "magma", db_scale: bool = True, vmin=None, vmax=None,
+                     ref: float | None = None, colorbar: bool = False, n_fft: int = 1022):
+    """Draw one (F, T) magnitude (or mask) on `ax`, time in seconds on x, frequency in Hz on y.
+
+    A warped (log-frequency) panel keeps its rows evenly spaced and labels them in Hz. `db_scale`
+    draws 20·log10 relative to `ref` (default the panel's own maximum); `colorbar` adds its scale.
+    """
+    img = db(mag, ref=ref) if db_scale else _np(mag)
     n_f, n_t = img.shape
-    extent = [0, n_t * hop_length / sample_rate, 0, n_f if warped else sample_rate / 2]
+    extent = [0, n_t * hop_length / sample_rate, -0.5 if warped else 0, n_f - 0.5 if warped else sample_rate / 2]
     im = ax.imshow(img, origin="lower", aspect="auto", cmap=cmap, extent=extent, vmin=vmin, vmax=vmax,
                    interpolation="nearest")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("log-frequency bin" if warped else "frequency (Hz)")
+    if warped:
+        hz_ticks(ax, n_f, sample_rate, n_fft)
+    else:
+        ax.set_ylabel("frequency (Hz)")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="dB" if db_scale else None)
     return im
 
 
 def plot_spectrograms(mags: Sequence, titles: Sequence[str], warped: bool = False, db_scale: bool = True,
                       cmap: str = "magma", sample_rate: int = 11025, hop_length: int = 256, ncols: int | None = None,
-                      vmin=None, vmax=None):
-    """A row (or grid) of spectrograms / masks, each (F, T)."""
+                      vmin=None, vmax=None, shared_db: bool = False, colorbar: bool = True, n_fft: int = 1022):
+    """A row (or grid) of spectrograms / masks, each (F, T), each with its colour scale.
+
+    `shared_db=True` draws every panel in dB relative to the largest magnitude of them all (−80…0 dB), so
+    that estimates and references are compared on one scale; otherwise each panel is relative to its own
+    maximum. Masks: ``db_scale=False, vmin=0, vmax=1``.
+    """
     n = len(mags)
     ncols = ncols or n
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.8 * nrows), squeeze=False)
+    ref = max(float(_np(m).max()) for m in mags) if (shared_db and db_scale) else None
+    if ref is not None:
+        vmin, vmax = (-80.0 if vmin is None else vmin), (0.0 if vmax is None else vmax)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows), squeeze=False)
     for ax, m, t in zip(axes.flat, mags, titles):
         show_spectrogram(ax, m, t, warped=warped, sample_rate=sample_rate, hop_length=hop_length, cmap=cmap,
-                         db_scale=db_scale, vmin=vmin, vmax=vmax)
+                         db_scale=db_scale, vmin=vmin, vmax=vmax, ref=ref, colorbar=colorbar, n_fft=n_fft)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.tight_layout()

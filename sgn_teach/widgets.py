@@ -25,9 +25,20 @@ import torch
 from .config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .spectral import SpectralFrontEnd
-from .viz import _np, db, listening_panel, plt  # viz picks the matplotlib backend before pyplot loads
+from .viz import _np, db, hz_ticks, listening_panel, plt  # viz picks the matplotlib backend before pyplot loads
 
 PRESENT_COLOR = "tab:red"  # frames and labels of the classes that are really in the mixture
+# owner maps: the classes in the mixture get two colours nobody confuses; the others distinct pale ones
+OWNER_PRESENT_COLORS = ("#d62728", "#1f77b4", "#2ca02c")
+OWNER_OTHER_COLORS = ("#fdb462", "#b3de69", "#fccde5", "#bc80bd", "#ccebc5", "#ffed6f", "#8dd3c7", "#bebada",
+                      "#d9d9d9", "#e5c494", "#80b1d3", "#fb8072", "#c7e9c0")
+
+
+def owner_colors(class_names: Sequence[str], present: Sequence[str] = ()) -> list[str]:
+    """One colour per class for an owner map: strong, contrasting ones (red, blue, green) for the classes
+    in the mixture, pale distinct ones for the rest — never two shades of one hue for the two in the mix."""
+    strong, pale = iter(OWNER_PRESENT_COLORS), iter(OWNER_OTHER_COLORS * 4)
+    return [next(strong, "#000000") if n in present else next(pale) for n in class_names]
 
 
 # ----------------------------------------------------------------------------- computation
@@ -166,6 +177,17 @@ def _grid(n: int, ncols: int, size: tuple[float, float] = (2.6, 2.0)):
     return fig, list(axes.flat)
 
 
+def _label_grid(axes: list, n_used: int, ncols: int, n_rows_freq: int, sample_rate: int) -> None:
+    """Axis labels on a shared grid: time on the bottom panels, frequency in Hz on the left ones."""
+    hz_ticks(axes[0], n_rows_freq, sample_rate)   # y is shared: every panel gets the Hz ticks
+    for k, ax in enumerate(axes[:n_used]):
+        ax.set_ylabel("frequency (Hz)" if k % ncols == 0 else "", fontsize=7)
+        last_in_column = k + ncols >= n_used
+        ax.set_xlabel("time (s)" if last_in_column else "", fontsize=7)
+        if last_in_column:
+            ax.xaxis.set_tick_params(labelbottom=True)
+
+
 def plot_assignment_maps(log_mag, assign_maps, class_names: Sequence[str], present: Sequence[str] = (),
                          owner: bool = True, ncols: int = 4, sample_rate: int = 11025, hop_length: int = 256,
                          title: str = "assignment A[:, i] over the mixture"):
@@ -193,21 +215,23 @@ def plot_assignment_maps(log_mag, assign_maps, class_names: Sequence[str], prese
                      color=PRESENT_COLOR if is_present else "black")
         _mark(ax, is_present)
     if owner:
+        from matplotlib.colors import to_rgba
+
         ax = axes[C]
-        cmap = plt.get_cmap("tab20", 20)
-        colors = cmap(np.arange(C) % 20)
+        colors = np.array([to_rgba(c) for c in owner_colors(class_names, present)])   # (C, 4)
         owner_idx = maps.argmax(axis=0)                              # (F', T'): the class that owns each patch
         ax.imshow(bg, origin="lower", aspect="auto", cmap="gray", extent=extent, interpolation="nearest")
-        ax.imshow(colors[owner_idx], origin="lower", aspect="auto", alpha=0.7, extent=extent, interpolation="nearest")
+        ax.imshow(colors[owner_idx], origin="lower", aspect="auto", alpha=0.8, extent=extent, interpolation="nearest")
         ax.set_title("owner: argmax_i A", fontsize=9)
-        owners = np.unique(owner_idx).tolist()
+        owners = sorted(np.unique(owner_idx).tolist(), key=lambda i: (class_names[i] not in present, i))
         ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colors[i]) for i in owners],
-                  labels=[class_names[i] for i in owners], fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                  framealpha=0.9, handlelength=1)
+                  labels=[class_names[i] + (" (in mix)" if class_names[i] in present else "") for i in owners],
+                  fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), framealpha=0.9, handlelength=1)
     for ax in axes[C + int(owner):]:
         ax.axis("off")
     for ax in axes:
         ax.tick_params(labelsize=7)
+    _label_grid(axes, C + int(owner), ncols, bg.shape[0], sample_rate)
     fig.suptitle(title, fontsize=10)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="A")
@@ -251,6 +275,7 @@ def plot_class_masks(masks_all, class_names: Sequence[str], present: Sequence[st
         _mark(ax, is_present)
     for ax in axes[len(masks):]:
         ax.axis("off")
+    _label_grid(axes, len(masks), ncols, masks.shape[1], sample_rate)
     fig.suptitle(title, fontsize=10)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="mask")
@@ -259,27 +284,37 @@ def plot_class_masks(masks_all, class_names: Sequence[str], present: Sequence[st
 
 def plot_example_spectrograms(ex: dict[str, Any], hop_length: int = 256):
     """The example on the warped grid: mixture and network input; per class its solo spectrogram,
-    the ideal binary mask (the training target) and the model's mask."""
-    sr = ex["sample_rate"]
-    fig, axes = plt.subplots(2, 4, figsize=(12, 5), sharex=True, sharey=True, layout="constrained")
-    extent = _extent(ex["log_mag"].shape, sr, hop_length)
+    the ideal binary mask (the training target) and the model's mask.
 
-    def draw(ax, img, title, cmap="magma", mask=False):
-        ax.imshow(img, origin="lower", aspect="auto", cmap=cmap, extent=extent, interpolation="nearest",
-                  vmin=0 if mask else None, vmax=1 if mask else None)
+    The mixture and the solo spectrograms share one dB scale (0 dB = the mixture's loudest bin); the
+    masks share 0…1. Frequencies in Hz on the log-spaced rows."""
+    sr = ex["sample_rate"]
+    fig, axes = plt.subplots(2, 4, figsize=(12.5, 5), sharex=True, sharey=True, layout="constrained")
+    extent = _extent(ex["log_mag"].shape, sr, hop_length)
+    ref = float(_np(ex["mag_warped"]).max())
+
+    def draw(ax, img, title, cmap="magma", lim=(-80, 0)):
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap=cmap, extent=extent, interpolation="nearest",
+                       vmin=lim[0] if lim else None, vmax=lim[1] if lim else None)
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
+        return im
 
-    draw(axes[0, 0], db(ex["mag_warped"]), "mixture (dB)")
-    draw(axes[1, 0], ex["log_mag"], "network input log|X|", cmap="gray")
+    im_db = draw(axes[0, 0], db(ex["mag_warped"], ref=ref), "mixture (dB)")
+    im_in = draw(axes[1, 0], ex["log_mag"], "network input log|X|", cmap="gray", lim=None)
+    im_mask = None
     for row, name in enumerate(ex["names"]):
-        draw(axes[row, 1], db(ex["source_mag_warped"][row]), f"{name} alone (dB)")
-        draw(axes[row, 2], ex["target"][row], f"ideal mask: {name}", cmap="viridis", mask=True)
-        draw(axes[row, 3], ex["masks"][row], f"model's mask: {name}", cmap="viridis", mask=True)
+        draw(axes[row, 1], db(ex["source_mag_warped"][row], ref=ref), f"{name} alone (dB)")
+        draw(axes[row, 2], ex["target"][row], f"ideal mask: {name}", cmap="viridis", lim=(0, 1))
+        im_mask = draw(axes[row, 3], ex["masks"][row], f"model's mask: {name}", cmap="viridis", lim=(0, 1))
+    hz_ticks(axes[0, 0], ex["log_mag"].shape[0], sr)
     for ax in axes[:, 0]:
-        ax.set_ylabel("log-frequency bin", fontsize=8)
+        ax.set_ylabel("frequency (Hz)", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("time (s)", fontsize=8)
+    fig.colorbar(im_db, ax=axes[:, 1], shrink=0.8, label="dB re mixture max")
+    fig.colorbar(im_in, ax=axes[1, 0], shrink=0.8, label="log|X|")
+    fig.colorbar(im_mask, ax=axes[:, 3], shrink=0.8, label="mask")
     return fig
 
 

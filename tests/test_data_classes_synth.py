@@ -137,7 +137,8 @@ def test_synth_library_layout(tmp_path):
     root = synth_library(tmp_path / "lib", clips_per_class=2, seed=4, duration=1.0, classes=("cello", "tuba"),
                          progress=False)
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
-        "cello", "cello/cello_0000.wav", "cello/cello_0001.wav", "tuba", "tuba/tuba_0000.wav", "tuba/tuba_0001.wav"]
+        "cello", "cello/cello_0000.wav", "cello/cello_0001.wav", "library.json", "tuba", "tuba/tuba_0000.wav",
+        "tuba/tuba_0001.wav"]
     wave, sr = sf.read(root / "tuba" / "tuba_0001.wav", dtype="float32")
     assert sr == SR and wave.shape == (SR,)
     np.testing.assert_allclose(wave, synth_clip("tuba", clip_rng(4, "tuba", 1), 1.0), atol=1e-4)  # 16-bit PCM

@@ -167,7 +167,7 @@ def test_tiny_model_overfits_one_batch(synth_library, tiny_audio):
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert set(parts) == {"v_mse", "total"}
+    assert set(parts) == {"rec", "ce", "presence", "total"} and parts["ce"] == 0
     assert losses[-1] < 0.5 * losses[0], losses[::10]
 
 

@@ -28,7 +28,8 @@ def test_mixtures_per_epoch(capsys):
 @pytest.mark.parametrize("wrong", [None, True, "lots", [], 0])
 def test_mixtures_per_epoch_placeholders(wrong, capsys):
     assert nb05.check_mixtures_per_epoch(wrong) is False
-    assert "✘" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "✘" in out and "1600" not in out  # as shipped, the checker hints and does not tell
 
 
 @pytest.mark.parametrize("right", ["ce", "CE", " class-constraint ", "class_constraint"])
@@ -36,10 +37,17 @@ def test_cag_dropped_part_right(right):
     assert nb05.check_cag_dropped_part(right) is True
 
 
-@pytest.mark.parametrize("wrong", ["rec", "presence", "", None, 3])
+@pytest.mark.parametrize("wrong", ["rec", "presence", 3])
 def test_cag_dropped_part_wrong(wrong, capsys):
     assert nb05.check_cag_dropped_part(wrong) is False
     assert "'ce'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("placeholder", ["?", "", None])
+def test_cag_dropped_part_as_shipped_does_not_tell(placeholder, capsys):
+    assert nb05.check_cag_dropped_part(placeholder) is False
+    out = capsys.readouterr().out
+    assert "Expected" not in out and "'ce' or" in out  # lists the choices, does not pick one
 
 
 def test_resume_right(tmp_path):
@@ -50,7 +58,8 @@ def test_resume_right(tmp_path):
 def test_resume_not_done(tmp_path, capsys):
     run = _write_history(tmp_path / "run", range(1, 21))
     assert nb05.check_resume(run, steps_before=20) is False
-    assert "resume=True" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "resume=True" in out and "25" not in out  # as shipped: how, not the number to type
 
 
 def test_resume_restarted_from_scratch(tmp_path):

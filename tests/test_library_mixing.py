@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from sgn_teach.audio import save_audio
-from sgn_teach.data import MixDataset, SoloLibrary, mix_batch, mix_features, split_of
+from sgn_teach.data import MixDataset, SoloLibrary, mix_batch, mix_features, split_of, stratified_splits
 from sgn_teach.errors import AudioError, DataError
 from sgn_teach.spectral import SpectralFrontEnd
 
@@ -50,7 +50,37 @@ def test_library_splits_partition_all(synth_library):
     for lib in libs.values():
         for ci, clips in lib.by_class.items():
             assert clips and all(c.class_index == ci and c.class_name == lib.classes[ci] for c in clips)
-        assert all(split_of(c.rel) == lib.split for c in lib.clips) or lib.split == "all"
+        assert all(lib.split_table[c.rel] == lib.split for c in lib.clips) or lib.split == "all"
+    # stratified: every class has 6 clips → 4 train, 1 val, 1 test
+    for split, k in (("train", 4), ("val", 1), ("test", 1)):
+        assert all(len(clips) == k for clips in libs[split].by_class.values()), split
+        assert len(libs[split].by_class) == 11
+
+
+def test_stratified_splits_are_proportional_per_group_and_stable():
+    groups = {c: [f"c{c}/clip_{i:03d}.wav" for i in range(n)] for c, n in enumerate((2, 3, 10, 25, 60))}
+    table = stratified_splits(groups)
+    for c, rels in groups.items():
+        got = [table[r] for r in rels]
+        n = len(rels)
+        expect_test = max(round(0.1 * n), 1 if n >= 3 else 0)
+        assert got.count("test") == expect_test and got.count("val") == expect_test, (n, got)
+    assert stratified_splits(groups) == table  # a function of the paths alone
+    shuffled = {c: list(reversed(r)) for c, r in groups.items()}
+    assert stratified_splits(shuffled) == table  # not of their order
+
+
+def test_soundfont_column_filters_clips(tmp_path):
+    root = make_library(tmp_path / "lib", {"a": 6, "b": 6})
+    rows = ["path,split,soundfont"] + [f"{c}/{c}_{k}.wav,{'test' if k == 0 else 'train'},{'x' if k % 2 else 'y'}"
+                                       for c in "ab" for k in range(6)]
+    (root / "splits.csv").write_text("\n".join(rows) + "\n")
+    lib = SoloLibrary(root, "all", soundfonts=["x"])
+    assert len(lib) == 6 and {c.soundfont for c in lib.clips} == {"x"}
+    assert SoloLibrary(root, "all").soundfonts == ["x", "y"]
+    assert {c.rel for c in SoloLibrary(root, "test", soundfonts=["y"]).clips} == {"a/a_0.wav", "b/b_0.wav"}
+    with pytest.raises(DataError, match="no clips of SoundFont.*z.*it has x, y"):
+        SoloLibrary(root, "all", soundfonts=["z"])
 
 
 def test_splits_csv_overrides(tmp_path):
@@ -66,7 +96,9 @@ def test_splits_csv_overrides(tmp_path):
         except DataError:  # an empty split
             pass
     listed = {"a/a_0.wav": "test", "b/b_1.wav": "val", "b/b_2.wav": "val"}
-    assert assigned == {rel: listed.get(rel, split_of(rel)) for rel in assigned}  # unlisted: hash split
+    unlisted = stratified_splits({c: [f"{c}/{c}_{k}.wav" for k in range(4) if f"{c}/{c}_{k}.wav" not in listed]
+                                  for c in "ab"})
+    assert assigned == {rel: listed.get(rel, unlisted.get(rel)) for rel in assigned}  # unlisted: stratified
     assert len(assigned) == 8
     (root / "splits.csv").write_text("path,split\na/a_0.wav,holdout\n")
     with pytest.raises(DataError, match="split must be train, val or test, not 'holdout'"):
@@ -85,10 +117,8 @@ def test_library_errors(tmp_path):
     root = make_library(tmp_path / "lib", {"cello": 1, "flute": 1})
     with pytest.raises(DataError, match="no folder for class.*tuba.*it has cello, flute"):
         SoloLibrary(root, "all", classes=["cello", "tuba"])
-    empty_split = next(s for s in ("train", "val", "test") if s not in {split_of("cello/cello_0.wav"),
-                                                                        split_of("flute/flute_0.wav")})
-    with pytest.raises(DataError, match=f"split '{empty_split}' of .* is empty"):
-        SoloLibrary(root, empty_split)
+    with pytest.raises(DataError, match="split 'test' of .* is empty"):  # one clip per class: all train
+        SoloLibrary(root, "test")
     with pytest.raises(DataError, match="split must be"):
         SoloLibrary(root, "training")
     lib = SoloLibrary(root, "all", classes=["flute", "cello"])  # the given order sets the class indices

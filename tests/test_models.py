@@ -329,3 +329,58 @@ def test_predicted_classes():
     assert [a.tolist() for a in above] == [[0, 2], [2]]  # at least one per sample
     assert predicted_classes(logits, n=2).tolist() == [[0, 2], [1, 2]]
     assert predicted_classes(logits, threshold=0.9)[0].tolist() == [0]
+
+
+@pytest.mark.parametrize("variant", ["sgn", "baseline"])
+def test_fused_light_reconstruction_equals_the_explicit_inner_product(variant):
+    """Folding g into U's last conv gives ⟨g_i, U⟩/√D + b exactly (float rounding aside), for all or some classes."""
+    torch.manual_seed(0)
+    fused, grid = _model("tiny", variant)
+    explicit, _ = _model("tiny", variant, model__fused_reconstruction=False)
+    explicit.load_state_dict(fused.state_dict())
+    fused.eval(), explicit.eval()
+    x = torch.randn(3, 1, *grid)
+    a, b = fused(x)["mask_logits"], explicit(x)["mask_logits"]
+    assert a.shape == b.shape == (3, 11, *grid)
+    assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
+    U = explicit.unet(x)  # (B, D, F, T)
+    g = explicit.class_features(x)["class_features"]  # (B, C, D)
+    manual = torch.einsum("bcd,bdft->bcft", g, U) / g.shape[-1] ** 0.5 + explicit.mask_bias
+    assert torch.allclose(b, manual, atol=1e-5)
+    classes = torch.tensor([[3, 7], [0, 10], [5, 5]])
+    some = fused(x, classes=classes)
+    assert some["mask_logits"].shape == (3, 2, *grid) and torch.equal(some["mask_classes"], classes)
+    assert torch.allclose(some["mask_logits"], select_masks(a, classes), atol=1e-5)
+
+
+def test_fused_reconstruction_gradients_match():
+    torch.manual_seed(1)
+    fused, grid = _model("tiny", "sgn")
+    explicit, _ = _model("tiny", "sgn", model__fused_reconstruction=False)
+    explicit.load_state_dict(fused.state_dict())
+    x = torch.randn(2, 1, *grid)
+    classes = torch.tensor([[1, 4], [2, 9]])
+    for m in (fused, explicit):
+        m.train()
+        m.zero_grad()
+        m(x, classes=classes)["mask_logits"].square().mean().backward()
+    for (name, p), q in zip(fused.named_parameters(), explicit.parameters()):
+        assert (p.grad is None) == (q.grad is None), name
+        if p.grad is not None:
+            assert torch.allclose(p.grad, q.grad, atol=1e-5, rtol=1e-3), name
+
+
+def test_logit_scale_brings_sgn_logits_to_sops_scale():
+    """At initialisation the unscaled ⟨g, U⟩ is ≈√D too large; the 1/√D scale fixes it (issue: slow first steps)."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 128, 128)
+    scaled, _ = _model("small", "sgn")
+    unscaled, _ = _model("small", "sgn", model__logit_scale=False)
+    unscaled.load_state_dict(scaled.state_dict())
+    stds = {}
+    for name, m in (("scaled", scaled), ("unscaled", unscaled)):
+        m.eval()
+        with torch.no_grad():
+            stds[name] = (m(x)["mask_logits"] - m.mask_bias).std().item()
+    assert stds["unscaled"] / stds["scaled"] == pytest.approx(64 ** 0.5, rel=1e-3)
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sgn_teach.audio import load_audio
+from sgn_teach.data import SoloLibrary, find_course_soundfonts
 from sgn_teach.data import (
     MUSIC11,
     RENDER_NOTE,
@@ -81,7 +83,8 @@ def test_render_library_is_deterministic_and_loads_the_soundfont_once(tmp_path, 
         original(self, soundfont, sample_rate)
 
     monkeypatch.setattr(render_module._Engine, "__init__", counting_init)
-    kw = dict(clips_per_class=2, seed=1, duration=1.5, classes=("erhu", "xylophone"), progress=False)
+    kw = dict(clips_per_class=2, seed=1, duration=1.5, classes=("erhu", "xylophone"), progress=False,
+              soundfont=find_soundfont())
     a = render_library(tmp_path / "a", **kw)
     b = render_library(tmp_path / "b", **kw)
     assert len(loads) == 1 and len(render_module._ENGINES) == 1
@@ -89,6 +92,30 @@ def test_render_library_is_deterministic_and_loads_the_soundfont_once(tmp_path, 
     assert [f.as_posix() for f in files] == ["erhu/erhu_0000.wav", "erhu/erhu_0001.wav",
                                              "xylophone/xylophone_0000.wav", "xylophone/xylophone_0001.wav"]
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert (a / "splits.csv").read_text() == (b / "splits.csv").read_text()
+
+
+@needs_fluidsynth
+def test_multi_soundfont_library_records_soundfonts_and_splits(tmp_path):
+    fonts = find_course_soundfonts()
+    if len(fonts) < 2:
+        pytest.skip("needs at least two of the course SoundFonts")
+    keys = list(fonts)[:2]
+    root = render_library(tmp_path / "lib", clips_per_class=3, seed=0, duration=1.0, classes=("cello", "flute"),
+                          progress=False, soundfonts=keys)
+    lib = SoloLibrary(root, "all")
+    assert lib.soundfonts == sorted(keys) and len(lib) == 2 * 2 * 3
+    for key in keys:
+        part = SoloLibrary(root, "all", soundfonts=[key])
+        assert len(part) == 6 and all(f"_{key}_" in c.rel and c.soundfont == key for c in part.clips)
+        # stratified per class and SoundFont: each (class, SoundFont) group of 3 has one test and one val clip
+        for split in ("train", "val", "test"):
+            got = SoloLibrary(root, split, soundfonts=[key])
+            assert all(len(v) == 1 for v in got.by_class.values()) and len(got.by_class) == 2
+    # the two SoundFonts play different phrases: same class and index, different notes *and* timbre
+    a, _ = load_audio(root / f"cello/cello_{keys[0]}_0000.wav")
+    b, _ = load_audio(root / f"cello/cello_{keys[1]}_0000.wav")
+    assert abs(float(np.corrcoef(a, b)[0, 1])) < 0.5
 
 
 @needs_fluidsynth

@@ -188,10 +188,47 @@ def finish_batch(batch: dict, dataset: MixDataset, device: torch.device | str) -
     """
     if "raw" in batch:
         aug = {k: v.to(device, non_blocking=True) for k, v in batch["aug"].items()}
-        sources = dataset.finish(batch["raw"].to(device, non_blocking=True), aug) / dataset.n_sources
+        raw = batch["raw"].to(device, non_blocking=True)  # (B, N, L_raw)
+        sources = dataset.finish(raw, aug) / raw.shape[1]  # each source ÷N
     else:
         sources = batch["sources"].to(device, non_blocking=True)
     return sources, sources.sum(1)  # the mixing itself: (B, N, L) → (B, L)
+
+
+class VariableCountMixDataset(Dataset):
+    """Training mixtures whose source count N changes from step to step (e.g. a 2/3 mix, paper §IV-C).
+
+    Step s (items s·B … s·B+B−1) uses N = counts[k] with k drawn from
+    ``default_rng([seed, s, 2])``, so every batch has one N (its tensors stack)
+    and the choice depends on (seed, step) alone, like everything else in training.
+    Item i with count N is item i of ``MixDataset(..., n_sources=N)``.
+    """
+
+    def __init__(self, library: SoloLibrary, audio_cfg: AudioConfig, counts: tuple[int, ...], batch_size: int,
+                 n_mixtures: int, seed: int = 0, **kwargs) -> None:
+        if not counts:
+            raise ValueError("counts must list at least one source count")
+        self.counts = tuple(int(n) for n in counts)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.n_mixtures = n_mixtures
+        self.parts = {n: MixDataset(library, audio_cfg, n_sources=n, n_mixtures=n_mixtures, seed=seed, **kwargs)
+                      for n in sorted(set(self.counts))}
+        first = next(iter(self.parts.values()))
+        self.augment, self.audio_cfg, self.n_classes = first.augment, first.audio_cfg, first.n_classes
+
+    def count_of_step(self, step: int) -> int:
+        """N of training step `step`."""
+        return self.counts[int(np.random.default_rng([self.seed, step, 2]).integers(len(self.counts)))]
+
+    def __len__(self) -> int:
+        return self.n_mixtures
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.parts[self.count_of_step(i // self.batch_size)][i]
+
+    def finish(self, raw: torch.Tensor, aug: dict[str, torch.Tensor]) -> torch.Tensor:
+        return next(iter(self.parts.values())).finish(raw, aug)
 
 
 def mix_batch(library: SoloLibrary, audio_cfg: AudioConfig, indices: range | list[int], n_sources: int = 2,

@@ -318,7 +318,7 @@ def resolve_soundfonts(given: list[str] | tuple[str, ...] | None) -> dict[str, P
 def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | None = None,
                    clips_per_class: int = 20, seed: int = 0, duration: float = 6.0, sample_rate: int = 11025,
                    classes: tuple[str, ...] | list[str] = MUSIC11_NAMES, progress: bool = True,
-                   soundfonts: list[str] | tuple[str, ...] | None = None) -> Path:
+                   soundfonts: list[str] | tuple[str, ...] | None = None, force: bool = False) -> Path:
     """Write a solo-clip library rendered from one or several SoundFonts, with splits.csv.
 
     One SoundFont (`soundfont` given, or `soundfonts` naming one): files are
@@ -332,29 +332,40 @@ def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | No
 
     Either way OUT/splits.csv records each clip's split (stratified 80/10/10 per
     class and SoundFont) and its `soundfont`. Files are written atomically and
-    are identical across runs. Returns the library root.
+    are identical across runs. A non-empty `out_dir` is refused unless it holds
+    the same library (then missing clips are added: a killed render is completed)
+    or `force` (see :mod:`sgn_teach.data.manifest`). Returns the library root.
     """
     from tqdm.auto import tqdm
 
     from ..atomic import atomic_path
+    from ..preflight import require_int, require_positive
     from .library import stratified_splits
+    from .manifest import prepare_library_dir
 
     names = check_classes(classes)
-    if clips_per_class < 1:
-        raise DataError(f"--clips-per-class must be at least 1, not {clips_per_class}")
+    require_int("--clips-per-class", clips_per_class)
+    require_positive("--duration", duration)
+    require_int("sample_rate", sample_rate)
     fonts = {Path(soundfont).stem.lower(): find_soundfont(soundfont)} if soundfont is not None \
         else resolve_soundfonts(soundfonts)
     multi = len(fonts) > 1
     root = Path(out_dir)
+    renderers = {key: SoundFontRenderer(path, sample_rate) for key, path in fonts.items()}
+    completing = prepare_library_dir(root, {"generator": "render", "seed": seed, "duration": float(duration),
+                                            "sample_rate": sample_rate, "classes": list(names),
+                                            "soundfonts": sorted(fonts), "clips_per_class": clips_per_class},
+                                     force=force)
     jobs = [(key, name, k) for key in fonts for name in names for k in range(clips_per_class)]
     rels: dict[tuple[str, str], list[str]] = {}
-    renderers = {key: SoundFontRenderer(path, sample_rate) for key, path in fonts.items()}
     for key, name, k in tqdm(jobs, desc=f"rendering ({', '.join(fonts)})", unit="clip", disable=not progress):
+        rel = f"{name}/{name}_{key}_{k:04d}.wav" if multi else f"{name}/{name}_{k:04d}.wav"
+        rels.setdefault((name, key), []).append(rel)
+        if completing and (root / rel).is_file():
+            continue  # written by the run being completed: clip k is the same
         rng = clip_rng(seed, name, k, stream=key if multi else None)
         notes = random_phrase(name, rng, duration)
-        rel = f"{name}/{name}_{key}_{k:04d}.wav" if multi else f"{name}/{name}_{k:04d}.wav"
         save_audio(root / rel, renderers[key].render(name, notes, duration), sample_rate)
-        rels.setdefault((name, key), []).append(rel)
     table = stratified_splits(rels)
     with atomic_path(root / "splits.csv", ".csv") as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write("path,split,soundfont\n")

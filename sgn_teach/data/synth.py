@@ -270,19 +270,33 @@ def synth_clip(name: str, rng: np.random.Generator, duration: float = 6.0, sampl
 
 def synth_library(out_dir: str | os.PathLike, clips_per_class: int = 20, seed: int = 0, duration: float = 6.0,
                   sample_rate: int = 11025, classes: tuple[str, ...] | list[str] = MUSIC11_NAMES,
-                  progress: bool = True) -> Path:
-    """Write a solo-clip library of synthesized phrases: OUT/<class>/<class>_<k:04d>.wav.
+                  progress: bool = True, force: bool = False) -> Path:
+    """Write a solo-clip library of synthesized phrases: OUT/<class>/<class>_<k:04d>.wav (+ OUT/library.json).
 
     Clip k of a class is the same for a given seed whatever `classes` and
     `clips_per_class` are (each has its own generator, :func:`clip_rng`).
-    Each file is written atomically. Returns the library root.
+    Each file is written atomically. A non-empty `out_dir` is refused unless it
+    holds the same library (then missing clips are added: a killed run is
+    completed) or `force` (see :mod:`sgn_teach.data.manifest`). Returns the library root.
     """
     from tqdm.auto import tqdm
 
+    from ..preflight import require_int, require_positive
+    from .manifest import prepare_library_dir
+
     names = check_classes(classes)
+    require_int("--clips-per-class", clips_per_class)
+    require_positive("--duration", duration)
+    require_int("sample_rate", sample_rate)
     root = Path(out_dir)
+    completing = prepare_library_dir(root, {"generator": "synth", "seed": seed, "duration": float(duration),
+                                            "sample_rate": sample_rate, "classes": list(names), "soundfonts": [],
+                                            "clips_per_class": clips_per_class}, force=force)
     jobs = [(name, k) for name in names for k in range(clips_per_class)]
     for name, k in tqdm(jobs, desc="synthesizing", unit="clip", disable=not progress):
+        path = root / name / f"{name}_{k:04d}.wav"
+        if completing and path.is_file():
+            continue  # written by the run being completed: clip k is the same
         wave = synth_clip(name, clip_rng(seed, name, k), duration, sample_rate)
-        save_audio(root / name / f"{name}_{k:04d}.wav", wave, sample_rate)
+        save_audio(path, wave, sample_rate)
     return root

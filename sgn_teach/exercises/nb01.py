@@ -80,7 +80,8 @@ def check_ratio_mask(ratio_mask: Callable[[torch.Tensor, torch.Tensor], Any]) ->
     except Exception as exc:  # a learner's bug must not stop the notebook
         return report(False, "", f"your ratio_mask raised {type(exc).__name__}: {exc}")
     if got is None:
-        return report(False, "", "make ratio_mask return a tensor: source_mag / mix_mag, kept in [0, 1].")
+        return report(False, "", "make ratio_mask return a tensor (N, F, T): in every bin, the share of the mixture "
+                                 "that belongs to each source, between 0 and 1.")
     try:
         got = torch.as_tensor(got, dtype=expected.dtype)
     except Exception:

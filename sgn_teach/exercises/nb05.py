@@ -24,8 +24,12 @@ def check_mixtures_per_epoch(answer: Any, steps: int = 100, batch_size: int = 16
     expected = steps * batch_size
     try:
         ok = answer is not None and not isinstance(answer, bool) and float(answer) == expected
+        attempted = answer is not None and not isinstance(answer, bool) and float(answer) != 0
     except (TypeError, ValueError):
-        ok = False
+        ok = attempted = False
+    if not attempted:   # the cell as shipped (None) or no number: a hint, not the answer
+        return report(False, "", f"set answer_1 to a number: how many mixtures does one step train on, and how "
+                                 f"many steps are there? (got {answer!r})")
     return report(ok,
                   f"{steps} steps × {batch_size} mixtures per batch = {expected} mixtures. Mix-and-separate has no "
                   "fixed epoch: step s uses mixtures s·B … s·B+B−1, each drawn from (seed, index), so no mixture "
@@ -40,7 +44,10 @@ def check_cag_dropped_part(answer: Any) -> bool:
     right = ("`ce`: the class-constraint cross-entropy trains *class tokens* to mean their class. `cag` has no "
              "class tokens in the transformer — its grouping queries are plain learned vectors, with nothing to "
              "classify — so sgn_loss reports ce = 0 for it; rec and presence stay.")
-    if a in _OTHER_PARTS:
+    if a in ("", "?", "none"):   # the cell as shipped: a hint, not the answer
+        hint = ("replace '?' by the name of a loss part from sgn_loss — 'rec', 'ce' or 'presence': build a cag "
+                "model, compute sgn_loss and look for the part that is exactly 0.")
+    elif a in _OTHER_PARTS:
         hint = (f"{answer!r} is still trained for `cag` (compute sgn_loss on a cag model and look for the part "
                 "that is exactly 0). Expected 'ce'.")
     else:
@@ -81,9 +88,10 @@ def check_resume(run_dir: str | os.PathLike, steps_before: int, more: int = 5) -
     if not contiguous:
         hint = ("the steps in history.json are not 1, 2, 3, …: call train again on the same folder with "
                 "resume=True, so it continues instead of starting over.")
-    elif len(steps) == int(steps_before):
-        hint = (f"the history still has {steps_before} steps. Set cfg.train.steps to {want} (the new *total*) and "
-                f"call train(cfg, …, the same folder, resume=True).")
+    elif len(steps) == int(steps_before):   # the cell as shipped: nothing trained yet — a hint, not the code
+        hint = (f"the history still has {steps_before} steps: nothing was trained yet. Call train(cfg, …) on the same "
+                "folder with resume=True — and decide what cfg.train.steps has to be for exactly "
+                f"{int(more)} more steps.")
     else:
         hint = (f"expected {want} steps ({steps_before} + {more}), found {len(steps)}: cfg.train.steps is the total "
                 f"to reach, not the number of extra steps. (Re-run the exercise cell: it re-reads the start.)")

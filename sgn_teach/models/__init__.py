@@ -33,9 +33,7 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: Diffu
 
         return DiffusionSeparator(model_cfg, audio_cfg, diffusion or DiffusionConfig())
     if model_cfg.variant == "sop":
-        model = SoPModel(model_cfg)
-        model.unet.check_grid(audio_cfg.n_freq_warped, audio_cfg.n_frames)
-        return model
+        return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 

@@ -60,21 +60,22 @@ from ..errors import CheckpointError
 from ..spectral import EPS
 from .diffusion import SeparationUNet
 
-PACKAGE = Path(__file__).resolve().parents[1]
 NOISY_FROM = 2 / 3  # `noisy_share` of the training sources draw t from [NOISY_FROM·T, T)
-
-
-def shipped_checkpoint(name: str) -> Path | None:
-    """A shipped checkpoint by file name: sgn_teach/checkpoints/NAME, else the repository's checkpoints/NAME; None if neither."""
-    for folder in (PACKAGE / "checkpoints", PACKAGE.parent / "checkpoints"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
 
 
 def default_sgn_checkpoint() -> Path:
     """The shipped small SGN whose g_i guide the shipped diffusion model."""
-    return shipped_checkpoint("sgn_small.pt") or PACKAGE / "checkpoints" / "sgn_small.pt"
+    from ..checkpoint import shipped_checkpoint
+
+    return shipped_checkpoint("sgn_small")
+
+
+def shipped_diffusion_checkpoint() -> Path | None:
+    """sgn_teach/checkpoints/diffusion_small.pt, or None while it has not been trained and shipped."""
+    from ..checkpoint import SHIPPED_DIR
+
+    path = SHIPPED_DIR / "diffusion_small.pt"
+    return path if path.is_file() else None
 
 
 class DiffusionSeparator(nn.Module):
@@ -91,6 +92,7 @@ class DiffusionSeparator(nn.Module):
         masks           (B, K, F, T) ratios in [0, max_ratio], sampled with `sampling_steps` DDIM steps
         mask_classes    (B, K)
         presence_logits (B, C) or None — the frozen SGN's presence head (condition "sgn")
+    forward(log_mag, classes (B, N), targets=mix_features(…)) → {"loss", "parts"}: the training loss
     """
 
     class_conditioned = True
@@ -177,6 +179,15 @@ class DiffusionSeparator(nn.Module):
         g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
         return g.float(), out["presence_logits"]
 
+    @property
+    def has_presence_head(self) -> bool:
+        """Can it choose the classes itself (`--classes auto`)? Only through the frozen SGN's presence head."""
+        return self.sgn is not None
+
+    def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """The class branch alone: {"presence_logits": (B, C) or None} (what `separate` asks before sampling)."""
+        return {"presence_logits": self.presence_logits(log_mag)}
+
     def presence_logits(self, log_mag: torch.Tensor) -> torch.Tensor | None:
         """The frozen SGN's presence logits (B, C), or None for the class-embedding condition."""
         if self.sgn is None:
@@ -206,7 +217,7 @@ class DiffusionSeparator(nn.Module):
         faster; in x_0 terms every step then counts min(1 + SNR_t, snr_cap).
 
         Returns:
-            (loss, {"v_mse" or "eps_mse": the unweighted error, "total": the weighted loss}).
+            (loss, {"rec": the loss, "ce": 0, "presence": 0, "total": the loss}) — the parts every model logs.
         """
         src = feats["source_mag_warped"]
         B, N, Fq, T = src.shape
@@ -237,7 +248,9 @@ class DiffusionSeparator(nn.Module):
         else:
             weight = torch.ones_like(err)
         loss = (weight * err).mean()
-        return loss, {f"{self.dcfg.prediction}_mse": err.mean().detach(), "total": loss.detach()}
+        zero = torch.zeros((), device=loss.device)
+        # the parts train() logs for every model: here `rec` is the diffusion loss; there is no ce or presence
+        return loss, {"rec": loss.detach(), "ce": zero, "presence": zero, "total": loss.detach()}
 
     # ----------------------------------------------------------------- sampling
     @torch.no_grad()
@@ -294,7 +307,11 @@ class DiffusionSeparator(nn.Module):
         info = {"presence": torch.sigmoid(presence.float())} if presence is not None else {}
         return self.masks_from_sample(x0, log_mag), info
 
-    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None,
+                targets: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+        if targets is not None:  # training: the loss of `training_loss` (called through forward, so DDP sees it)
+            loss, parts = self.training_loss(targets, classes)
+            return {"loss": loss, "parts": parts}
         if classes is None:  # every class: C sampling runs per mixture
             classes = torch.arange(self.cfg.n_classes, device=log_mag.device).expand(log_mag.shape[0], -1)
         x0, presence = self.sample(log_mag, classes)
@@ -370,5 +387,5 @@ def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
         torch.save(state, tmp)
 
 
-__all__ = ["DiffusionSeparator", "set_sampling_steps", "prepare_condition", "load_condition_weights", "default_sgn_checkpoint",
-           "shipped_checkpoint"]
+__all__ = ["DiffusionSeparator", "set_sampling_steps", "prepare_condition", "load_condition_weights",
+           "default_sgn_checkpoint", "shipped_diffusion_checkpoint"]

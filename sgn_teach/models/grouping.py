@@ -1,12 +1,12 @@
-"""Category-aware grouping and the presence head (SGN paper §III-B, eq. 4–7).
+"""Category-aware grouping and the presence head (SGN paper §III-C: eq. 5 and 6; the presence loss in eq. 7).
 
 Grouping turns C class tokens ĉ and P patch tokens f̂ into C class features g:
 
     q_p  = W_q f̂_p                       (B, P, D)    a query per patch
     k_i  = W_k ĉ_i                        (B, C, D)    a key per class
-    A_pi = softmax_i ⟨q_p, k_i⟩ / √D      (B, P, C)    eq. 4: each patch shares
+    A_pi = softmax_i ⟨q_p, k_i⟩ / √D      (B, P, C)    eq. 5: each patch shares
                                                         itself out among the classes
-    g_i  = ĉ_i + W_o ( Σ_p A_pi W_v f̂_p / Σ_p A_pi )   eq. 5–6: class i collects
+    g_i  = ĉ_i + W_o ( Σ_p A_pi W_v f̂_p / Σ_p A_pi )   eq. 6: class i collects
                                                         the patches assigned to it
 
 The softmax is over *classes* (not over patches, as in ordinary attention):
@@ -44,7 +44,7 @@ def hard_assign(logits: torch.Tensor, tau: float = 1.0, training: bool = True) -
 
 
 class CategoryAwareGrouping(nn.Module):
-    """Group patch tokens into class features (eq. 4–6).
+    """Group patch tokens into class features (§III-C, eq. 5–6).
 
     Args:
         dim: D.
@@ -82,7 +82,7 @@ class CategoryAwareGrouping(nn.Module):
         """f̂ (B, P, D), ĉ (B, C, D) → g (B, C, D), A (B, P, C) with Σ_i A_pi = 1."""
         logits = self.assignment_logits(patches, class_tokens)  # (B, P, C)
         if self.assign == "softmax":
-            A = torch.softmax(logits, dim=-1)  # eq. 4: normalise over the C classes for each patch
+            A = torch.softmax(logits, dim=-1)  # eq. 5: normalise over the C classes for each patch
         else:
             A = hard_assign(logits, tau=self.tau, training=self.training)  # (B, P, C), one-hot rows
         v = self.to_v(patches)  # (B, P, D)

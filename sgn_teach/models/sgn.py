@@ -32,6 +32,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead
+from .inputs import check_classes, check_log_mag
 from .tokens import ClassTokenTransformer, PatchEmbedding
 from .unet import UNet
 
@@ -120,6 +121,9 @@ class SGN(nn.Module):
         classes: (B, K) long — compute the masks of these classes only (training
         asks for the N classes of each mixture); None — all C classes.
         """
+        check_log_mag(log_mag, self.grid, self.mask_bias.dtype)
+        if classes is not None:
+            check_classes(classes, log_mag.shape[0], self.cfg.n_classes)
         out = self.class_features(log_mag)
         g = out["class_features"]  # (B, C, D)
         if classes is not None:

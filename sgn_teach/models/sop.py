@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from .inputs import check_log_mag
 from .unet import UNet
 
 
@@ -26,13 +27,17 @@ class SoPModel(nn.Module):
 
     class_conditioned = False
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    def __init__(self, cfg: ModelConfig, grid: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.grid = tuple(grid) if grid is not None else None  # (F, T) the input must have; None: any the U-Net takes
         self.unet = UNet(in_channels=1, out_channels=cfg.n_sources, ngf=cfg.ngf, levels=cfg.unet_levels)
+        if self.grid is not None:
+            self.unet.check_grid(*self.grid)
 
     def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
         """(B, 1, F, T) → dict; `classes` is accepted for a common signature and ignored (SoP has no classes)."""
+        check_log_mag(log_mag, self.grid, next(self.unet.parameters()).dtype)
         return {
             "mask_logits": self.unet(log_mag),  # (B, N, F, T)
             "mask_classes": None,

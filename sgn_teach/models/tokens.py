@@ -1,4 +1,4 @@
-"""Patches and source class tokens (SGN paper §III-A, eq. 2–3, and eq. 7's first term).
+"""Patches and source class tokens (SGN paper §III-B, and eq. 7's first term).
 
 The spectrogram is cut into P non-overlapping p×p patches, each embedded to a
 D-vector (like a Vision Transformer). C learnable **source class tokens**, one

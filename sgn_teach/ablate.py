@@ -1,0 +1,226 @@
+"""The paper's ablations as one resumable grid: Tables III and IV, Figures 3 and 4, three sources (§IV-C).
+
+    python -m sgn_teach ablate --data DIR --out DIR [--preset small] [--steps N] [--seeds 0 1 2]
+
+Every run trains one configuration on the same data, budget and seeds and is
+scored on the *same* held-out mixtures (the `test` split, seeded), so rows can be
+compared mixture by mixture:
+
+* **Table III** — `baseline`, `sct`, `cag`, `sgn` (and `sop`, the audio-only SoP of
+  Table I), each with every seed;
+* **Table IV** — SGN with other transformer depths (the paper's 1/3/6/12, scaled to
+  the preset) and with hard (straight-through Gumbel) assignment;
+* **three sources** — SGN trained on 2 sources and SGN trained on a 2/3 mix, both
+  scored on 3-source test mixtures (class-conditioned models only: SoP's output
+  slots are fixed at 2);
+* **Figure 3** — t-SNE and separability scores of the source features of SGN, the
+  baseline and SoP (seed 0); **Figure 4** — token and presence precision/recall/F1
+  over training, from the runs' histories.
+
+Intervals are 95 % paired-bootstrap intervals over mixtures (a mixture's sources
+resampled together) of each row's per-mixture score averaged over seeds; a
+difference whose interval contains 0 is reported as "no measurable difference".
+Results go to OUT/ablations.json; finished runs and evaluations are reused, so an
+interrupted grid continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .atomic import write_json
+from .config import get_preset
+from .stats import bootstrap_ci, paired_bootstrap_ci
+
+DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
+TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
+GROUPS = ("table3", "table4", "three")
+METRICS = ("sdr", "sir", "sar", "si_sdr")
+
+
+@dataclass
+class Run:
+    """One training run of the grid."""
+
+    name: str
+    variant: str
+    seed: int
+    overrides: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+
+def grid(preset: str, seeds: tuple[int, ...], groups: tuple[str, ...] = GROUPS) -> list[Run]:
+    """The runs of the requested groups (Table IV and three-sources reuse Table III's SGN runs)."""
+    default_depth = get_preset(preset).model.depth
+    runs: list[Run] = []
+    for s in seeds:
+        if "table3" in groups or "table4" in groups or "three" in groups:
+            runs.append(Run(f"sgn_s{s}", "sgn", s, label=f"sgn (depth {default_depth}, soft)"))
+        if "table3" in groups:
+            runs += [Run(f"{v}_s{s}", v, s, label=v) for v in TABLE3_VARIANTS if v != "sgn"]
+        if "table4" in groups:
+            runs += [Run(f"sgn_depth{d}_s{s}", "sgn", s, {"model__depth": d}, label=f"sgn depth {d}")
+                     for d in DEPTHS[preset] if d != default_depth]
+            runs.append(Run(f"sgn_hard_s{s}", "sgn", s, {"model__assign": "hard"}, label="sgn hard assignment"))
+        if "three" in groups:
+            runs.append(Run(f"sgn_mix23_s{s}", "sgn", s, {"train__n_sources_mix": (2, 3)},
+                            label="sgn trained on a 2/3 mix"))
+    return runs
+
+
+def _config(run: Run, preset: str, steps: int | None):
+    cfg = get_preset(preset, variant=run.variant, **run.overrides)
+    cfg.train.seed = run.seed
+    if steps:
+        cfg.train.steps = steps
+        cfg.train.warmup_steps = min(cfg.train.warmup_steps, max(steps // 20, 1))
+    cfg.train.val_every = max(cfg.train.steps // 8, 1)  # Figure 4 needs a curve
+    cfg.train.val_mixtures = min(cfg.train.val_mixtures, 64)
+    cfg.train.ckpt_every = max(cfg.train.steps // 10, 1)
+    return cfg
+
+
+def run_ablations(data: str | Path, out: str | Path, preset: str = "small", steps: int | None = None,
+                  seeds: tuple[int, ...] = (0, 1, 2), groups: tuple[str, ...] = GROUPS, n_mixtures: int = 100,
+                  device: str = "auto", progress: bool = True) -> dict[str, Any]:
+    """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
+    from .analysis import figure3_data, figure4_data
+    from .checkpoint import load_checkpoint
+    from .data import SoloLibrary
+    from .device import get_device
+    from .evaluate import evaluate
+    from .train import MODEL_NAME, train
+
+    out = Path(out)
+    path = out / "ablations.json"
+    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    results.setdefault("runs", {})
+    results["setup"] = {"data": str(data), "preset": preset, "steps": steps or get_preset(preset).train.steps,
+                        "seeds": list(seeds), "groups": list(groups), "n_mixtures": n_mixtures}
+    dev = get_device(device)
+    runs = grid(preset, tuple(seeds), tuple(groups))
+    lib = None
+    for run in tqdm(runs, desc="ablations", disable=not progress):
+        cfg = _config(run, preset, steps)
+        run_dir = out / "runs" / run.name
+        if not (run_dir / MODEL_NAME).exists():
+            train(cfg, data, run_dir, device=str(dev), resume=True, progress=progress)
+        # 3-source scores for every class-conditioned model of Table III and the 2/3-mix runs
+        evals = [2] + ([3] if "three" in groups and run.variant != "sop" and
+                       "depth" not in run.name and "hard" not in run.name else [])
+        entry = results["runs"].setdefault(run.name, {})
+        for n in evals:
+            key = f"n{n}"
+            if key in entry and entry[key].get("n_mixtures") == n_mixtures:
+                continue
+            model, cfg_m, classes, step, state = load_checkpoint(run_dir / MODEL_NAME, device=dev)
+            lib = lib or SoloLibrary(data, split="test", classes=classes)
+            rep = evaluate({"m": model}, lib, cfg_m.audio, n_sources=n, n_mixtures=n_mixtures, seed=0, rows=(),
+                           device=dev, progress=False)
+            entry[key] = {"n_mixtures": n_mixtures, "scores": rep["scores"]["m"],
+                          "presence": rep["presence"].get("m"), "token": rep["token"].get("m")}
+        history = json.loads((run_dir / "history.json").read_text())
+        entry.update({"variant": run.variant, "seed": run.seed, "label": run.label, "overrides":
+                      {k: list(v) if isinstance(v, tuple) else v for k, v in run.overrides.items()},
+                      "train_seconds": history.get("seconds"), "figure4": figure4_data(history)})
+        write_json(path, results)
+    _, cfg_m, classes, _, _ = load_checkpoint(out / "runs" / runs[0].name / MODEL_NAME)  # the grid's audio and classes
+    for n in (2, 3) if "three" in groups else (2,):
+        key = f"reference_n{n}"
+        if key not in results or results[key].get("n_mixtures") != n_mixtures:
+            lib = lib or SoloLibrary(data, split="test", classes=classes)
+            rep = evaluate({}, lib, cfg_m.audio, n_sources=n, n_mixtures=n_mixtures, seed=0, device=dev, progress=False,
+                           nmf_library=SoloLibrary(data, split="train", classes=classes))
+            results[key] = {"n_mixtures": n_mixtures, "rows": rep["rows"]}
+            write_json(path, results)
+    if "table3" in groups and "figure3" not in results:
+        names = {"SGN": "sgn_s0", "baseline": "baseline_s0", "SoP": "sop_s0"}
+        models = {}
+        for label, name in names.items():
+            if (out / "runs" / name / MODEL_NAME).exists():
+                models[label] = load_checkpoint(out / "runs" / name / MODEL_NAME)[0]
+        if models:
+            lib = SoloLibrary(data, split="test", classes=classes)
+            results["figure3"] = figure3_data(models, lib, cfg_m.audio, n_mixtures=n_mixtures, seed=0)
+            write_json(path, results)
+    results["tables"] = summarize(results)
+    write_json(path, results)
+    return results
+
+
+def _seed_mean(results: dict[str, Any], prefix: str, n: int, metric: str) -> np.ndarray | None:
+    """Per-source scores of a configuration averaged over its seeds: (S,), or None if no run has them."""
+    arrays = [np.asarray([np.nan if v is None else v for v in r[f"n{n}"]["scores"][metric]], dtype=np.float64)  # null: NaN
+              for name, r in results["runs"].items()
+              if name.rsplit("_s", 1)[0] == prefix and f"n{n}" in r]
+    if not arrays:
+        return None
+    return np.nanmean(np.stack(arrays), axis=0)
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """Rows of Tables III/IV and the three-source table: mean, 95 % CI and the paired difference to SGN."""
+    configs = sorted({name.rsplit("_s", 1)[0] for name in results.get("runs", {})})
+    tables: dict[str, Any] = {}
+    for n in (2, 3):
+        ref = _seed_mean(results, "sgn", n, "sdr")
+        rows = {}
+        for prefix in configs:
+            sdr = _seed_mean(results, prefix, n, "sdr")
+            if sdr is None:
+                continue
+            groups = np.repeat(np.arange(len(sdr) // n), n)  # the sources of one mixture resample together
+            row = {"seeds": sum(1 for name, r in results["runs"].items()
+                                if name.rsplit("_s", 1)[0] == prefix and f"n{n}" in r)}
+            for metric in METRICS:
+                mean, lo, hi = bootstrap_ci(_seed_mean(results, prefix, n, metric), groups=groups)
+                row[metric] = {"mean": mean, "low": lo, "high": hi}
+            if ref is not None and prefix != "sgn":
+                d, lo, hi = paired_bootstrap_ci(sdr, ref, groups=groups)
+                row["sdr_minus_sgn"] = {"mean": d, "low": lo, "high": hi}
+            rows[prefix] = row
+        tables[f"n{n}"] = rows
+    return tables
+
+
+def _num(v: float | None) -> str:
+    """A table cell: 2 decimals, or — for a value that is undefined (NaN, or null in the JSON file)."""
+    return "—" if v is None or not np.isfinite(v) else f"{v:.2f}"
+
+
+def format_tables(results: dict[str, Any]) -> str:
+    """The summary as Markdown (SDR/SIR/SAR with 95 % intervals; the difference to SGN)."""
+    lines = []
+    for n, rows in results.get("tables", {}).items():
+        if not rows:
+            continue
+        lines += [f"\n{n[1:]}-source test mixtures (mean over seeds; 95 % bootstrap intervals over mixtures)",
+                  "| configuration | seeds | SDR | SIR | SAR | SDR − SGN (paired) |", "|---|---:|---|---|---|---|"]
+        for name, r in rows.items():
+            cells = [f"{_num(r[m]['mean'])} [{_num(r[m]['low'])}, {_num(r[m]['high'])}]" for m in ("sdr", "sir", "sar")]
+            diff = r.get("sdr_minus_sgn")
+            dcell = "—" if diff is None else (f"{diff['mean']:+.2f} [{diff['low']:+.2f}, {diff['high']:+.2f}]" +
+                                              (" (no measurable difference)" if diff["low"] <= 0 <= diff["high"] else ""))
+            lines.append(f"| {name} | {r['seeds']} | " + " | ".join(cells) + f" | {dcell} |")
+        ref = results.get(f"reference_{n}", {}).get("rows", {})
+        for name in ("nmf", "mixture", "oracle_ibm"):
+            if name in ref:
+                lines.append(f"| {name} (reference) | — | {_num(ref[name]['sdr'])} | {_num(ref[name]['sir'])} | "
+                             f"{_num(ref[name]['sar'])} | |")
+    fig3 = results.get("figure3", {})
+    if fig3:
+        lines += ["\nFigure 3: how well the source features separate the classes (held-out mixtures)",
+                  "| model | features | silhouette (cosine) | 5-NN accuracy |", "|---|---|---:|---:|"]
+        for model, kinds in fig3.items():
+            for kind, d in kinds.items():
+                lines.append(f"| {model} | {kind} | {d['silhouette']:.3f} | {d['knn_accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
+__all__ = ["DEPTHS", "GROUPS", "Run", "format_tables", "grid", "run_ablations", "summarize"]

@@ -1,0 +1,192 @@
+"""Try an idea in a minute: train a short run, score it on fixed validation mixtures, compare.
+
+    from sgn_teach.playground import Playground
+    pg = Playground(data)                       # fixed validation mixtures of `data`
+    pg.run("sgn", steps=200, depth=2)           # one row: SDR with a 95 % interval
+    pg.run("cag", steps=200, w_presence=0.0)
+    print(pg.table()); pg.plot()
+
+Every run trains from the same seed on the same mixtures (the `tiny` preset by
+default: seconds to a minute on a CPU) and is scored on the same validation
+mixtures, so rows differ only in what you changed. :func:`quick_experiment`
+is the one-call version; :func:`playground_widget` puts ipywidgets around it.
+The shipped ablation results (small preset, longer runs) can be shown beside
+your rows for scale — they are not the same budget, and the plot says so.
+
+Settings you can change (keyword → config field): variant, steps, depth, heads,
+dim, assign ("softmax"/"hard"), mask ("binary"/"ratio"), w_rec, w_ce,
+w_presence, lr, batch_size, augment (True/False), or any ``section__field``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .config import MODEL_VARIANTS, get_preset
+
+FRIENDLY = {"depth": "model__depth", "heads": "model__heads", "dim": "model__dim", "assign": "model__assign",
+            "mask": "train__mask", "w_rec": "train__w_rec", "w_ce": "train__w_ce", "w_presence": "train__w_presence",
+            "lr": "train__lr", "batch_size": "train__batch_size", "seed": "train__seed"}
+
+
+def build_config(variant: str, steps: int, preset: str = "tiny", **settings: Any):
+    """The config of a playground run: `preset` with friendly or ``section__field`` overrides."""
+    if variant not in MODEL_VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(MODEL_VARIANTS)}, not {variant!r}")
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, not {steps}")
+    augment = settings.pop("augment", None)
+    overrides = {}
+    for key, value in settings.items():
+        field = FRIENDLY.get(key, key)
+        if "__" not in field:
+            raise ValueError(f"unknown setting {key!r}; use one of {', '.join(sorted(FRIENDLY))} or section__field")
+        overrides[field] = value
+    cfg = get_preset(preset, variant=variant, train__steps=steps, **overrides)
+    cfg.train.warmup_steps = min(cfg.train.warmup_steps, max(steps // 10, 1))
+    if augment is not None:
+        cfg.augment.enabled = bool(augment)
+    return cfg
+
+
+class Playground:
+    """A growing comparison table of short runs scored on the same validation mixtures.
+
+    Args:
+        data: a solo-clip library (default: the course data, :func:`sgn_teach.course.course_data`).
+        preset: "tiny" (default, seconds) or "small" (minutes).
+        val_mixtures: how many fixed validation mixtures score each run.
+        device: "auto", "cpu", "cuda".
+    """
+
+    def __init__(self, data: str | Path | None = None, preset: str = "tiny", val_mixtures: int = 64,
+                 device: str = "cpu") -> None:
+        from .course import course_data
+
+        self.data = Path(data) if data is not None else course_data()
+        self.preset = preset
+        self.val_mixtures = val_mixtures
+        self.device = device
+        self.rows: list[dict[str, Any]] = []
+        self.reference: list[dict[str, Any]] = []
+
+    def run(self, variant: str = "sgn", steps: int = 200, label: str | None = None, progress: bool = False,
+            **settings: Any) -> dict[str, Any]:
+        """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
+        from .data import SoloLibrary
+        from .evaluate import evaluate
+        from .stats import bootstrap_ci
+        from .train import train
+
+        cfg = build_config(variant, steps, self.preset, **dict(settings))
+        cfg.train.val_mixtures = self.val_mixtures
+        t0 = time.time()
+        with tempfile.TemporaryDirectory() as tmp:
+            train(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress, validate_during=False)
+            from .checkpoint import load_checkpoint
+
+            model, cfg_m, classes, _, _ = load_checkpoint(Path(tmp) / "run" / "model.pt")
+        val = SoloLibrary(self.data, split="val", classes=classes)
+        rep = evaluate({"m": model}, val, cfg_m.audio, n_mixtures=self.val_mixtures, seed=2024, rows=(),
+                       progress=False)
+        scores = rep["scores"]["m"]
+        groups = [i // 2 for i in range(len(scores["sdr"]))]  # a mixture's two sources resample together
+        mean, lo, hi = bootstrap_ci(scores["sdr"], groups=groups)
+        row = {"label": label or _describe(variant, steps, settings), "variant": variant, "steps": steps,
+               "settings": dict(settings), "sdr": mean, "sdr_low": lo, "sdr_high": hi,
+               "si_sdr": rep["rows"]["m"]["si_sdr"], "seconds": round(time.time() - t0, 1)}
+        self.rows.append(row)
+        return row
+
+    def add_reference(self, ablations_json: str | Path, n: int = 2) -> None:
+        """Show the rows of a (shipped) ablation results file beside yours, marked as such."""
+        import json
+
+        results = json.loads(Path(ablations_json).read_text())
+        setup = results.get("setup", {})
+        for name, r in results.get("tables", {}).get(f"n{n}", {}).items():
+            self.reference.append({"label": f"{name} (shipped: {setup.get('preset')}, {setup.get('steps')} steps)",
+                                   "sdr": r["sdr"]["mean"], "sdr_low": r["sdr"]["low"], "sdr_high": r["sdr"]["high"]})
+
+    def table(self) -> str:
+        """Your rows (and any reference rows) as Markdown."""
+        lines = ["| run | SDR (dB) [95 % CI] | SI-SDR | seconds |", "|---|---|---:|---:|"]
+        for r in self.rows:
+            lines.append(f"| {r['label']} | {r['sdr']:.2f} [{r['sdr_low']:.2f}, {r['sdr_high']:.2f}] | "
+                         f"{r['si_sdr']:.2f} | {r['seconds']:.0f} |")
+        for r in self.reference:
+            lines.append(f"| {r['label']} | {r['sdr']:.2f} [{r['sdr_low']:.2f}, {r['sdr_high']:.2f}] | | |")
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Horizontal bars of SDR with 95 % intervals: your runs, then the reference rows in grey."""
+        from .viz import plt
+
+        rows = self.rows + self.reference
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 0.8))
+        for i, r in enumerate(rows):
+            colour = "tab:blue" if i < len(self.rows) else "0.6"
+            ax.barh(i, r["sdr"], color=colour)
+            ax.errorbar(r["sdr"], i, xerr=[[r["sdr"] - r["sdr_low"]], [r["sdr_high"] - r["sdr"]]], color="k",
+                        capsize=3)
+        ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("SDR (dB) on the playground's validation mixtures (grey: shipped rows, another budget)")
+        ax.figure.tight_layout()
+        return ax.figure
+
+
+def _describe(variant: str, steps: int, settings: dict[str, Any]) -> str:
+    extra = ", ".join(f"{k}={v}" for k, v in settings.items())
+    return f"{variant}, {steps} steps" + (f", {extra}" if extra else "")
+
+
+def quick_experiment(variant: str = "sgn", steps: int = 200, playground: Playground | None = None,
+                     data: str | Path | None = None, preset: str = "tiny", **settings: Any) -> dict[str, Any]:
+    """Train `variant` for `steps` steps with `settings`, score it, append it to `playground` (made if None)."""
+    pg = playground or Playground(data, preset=preset)
+    return pg.run(variant, steps, **settings)
+
+
+def playground_widget(playground: Playground):
+    """ipywidgets: variant, depth, assignment, mask target, loss weights, steps → Run → table and plot."""
+    import ipywidgets as w
+    from IPython.display import Markdown, display
+
+    variant = w.Dropdown(options=list(MODEL_VARIANTS), value="sgn", description="variant")
+    depth = w.IntSlider(value=get_preset(playground.preset).model.depth, min=1, max=8, description="depth")
+    assign = w.Dropdown(options=["softmax", "hard"], value="softmax", description="assignment")
+    mask = w.Dropdown(options=["binary", "ratio"], value=get_preset(playground.preset).train.mask,
+                      description="mask target")
+    w_ce = w.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="w_ce")
+    w_presence = w.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="w_presence")
+    steps = w.IntSlider(value=150, min=20, max=1000, step=10, description="steps")
+    button = w.Button(description="Run", button_style="primary")
+    out = w.Output()
+
+    def on_click(_) -> None:
+        button.disabled = True
+        with out:
+            out.clear_output()
+            print("training…")
+            playground.run(variant.value, steps.value, depth=depth.value, assign=assign.value, mask=mask.value,
+                           w_ce=w_ce.value, w_presence=w_presence.value)
+            out.clear_output()
+            display(Markdown(playground.table()))
+            fig = playground.plot()
+            display(fig)
+            from .viz import plt
+
+            plt.close(fig)
+        button.disabled = False
+
+    button.on_click(on_click)
+    controls = w.VBox([variant, depth, assign, mask, w_ce, w_presence, steps, button])
+    return w.VBox([controls, out])
+
+
+__all__ = ["FRIENDLY", "Playground", "build_config", "playground_widget", "quick_experiment"]

@@ -1,0 +1,102 @@
+"""The ablation grid, its summary, Figure 3/4 data and the playground, on tiny runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sgn_teach import cli
+from sgn_teach.ablate import format_tables, grid, summarize
+from sgn_teach.analysis import embedding_scores, figure4_data
+from sgn_teach.playground import Playground, build_config
+
+
+def test_grid_covers_the_papers_ablations():
+    runs = {r.name: r for r in grid("small", (0, 1, 2))}
+    for v in ("baseline", "sct", "cag", "sgn", "sop"):
+        assert all(f"{v}_s{s}" in runs for s in range(3))
+    assert {r.overrides.get("model__depth") for r in runs.values()} >= {1, 4, 8}
+    assert runs["sgn_hard_s1"].overrides == {"model__assign": "hard"}
+    assert runs["sgn_mix23_s2"].overrides == {"train__n_sources_mix": (2, 3)}
+    assert len({r.name for r in grid("small", (0,), ("table3",))}) == 5
+
+
+def test_embedding_scores_tell_clusters_from_noise():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 20)
+    centres = rng.normal(0, 1, (5, 16)) * 5
+    clustered = centres[labels] + rng.normal(0, 0.3, (100, 16))
+    noise = rng.normal(0, 1, (100, 16))
+    good, bad = embedding_scores(clustered, labels), embedding_scores(noise, labels)
+    assert good["knn_accuracy"] > 0.95 and good["silhouette"] > 0.5
+    assert bad["knn_accuracy"] < 0.5 and bad["silhouette"] < 0.1
+
+
+def test_summary_pairs_scores_and_flags_noise():
+    rng = np.random.default_rng(0)
+    base = rng.normal(8, 3, 200)
+    runs = {}
+    for s in range(3):
+        runs[f"sgn_s{s}"] = {"n2": {"scores": {m: (base + 1.0 + rng.normal(0, 0.2, 200)).tolist()
+                                               for m in ("sdr", "sir", "sar", "si_sdr")}}}
+        runs[f"baseline_s{s}"] = {"n2": {"scores": {m: (base + rng.normal(0, 0.2, 200)).tolist()
+                                                    for m in ("sdr", "sir", "sar", "si_sdr")}}}
+        runs[f"cag_s{s}"] = {"n2": {"scores": {m: (base + 1.0 + rng.normal(0, 0.2, 200)).tolist()
+                                               for m in ("sdr", "sir", "sar", "si_sdr")}}}
+    tables = summarize({"runs": runs})["n2"]
+    assert tables["sgn"]["seeds"] == 3 and "sdr_minus_sgn" not in tables["sgn"]
+    d = tables["baseline"]["sdr_minus_sgn"]
+    assert d["high"] < 0 and d["mean"] == pytest.approx(-1.0, abs=0.1)  # a real gap
+    d = tables["cag"]["sdr_minus_sgn"]
+    assert d["low"] <= 0 <= d["high"]  # the same up to noise
+    text = format_tables({"tables": {"n2": tables}})
+    assert "no measurable difference" in text.split("| cag |")[1].splitlines()[0]
+
+
+def test_figure4_reads_the_history():
+    history = {"val": [{"step": 10, "sdr": 1.0, "token_f1": 0.5, "presence_f1": 0.2},
+                       {"step": 20, "sdr": 2.0, "token_f1": 0.9, "presence_f1": 0.6}]}
+    d = figure4_data(history)
+    assert d["step"] == [10, 20] and d["token_f1"] == [0.5, 0.9] and "token_recall" not in d
+
+
+def test_playground_settings():
+    cfg = build_config("cag", 30, depth=2, assign="hard", w_presence=0.0, augment=False)
+    assert cfg.model.variant == "cag" and cfg.model.depth == 2 and cfg.model.assign == "hard"
+    assert cfg.train.steps == 30 and cfg.train.w_presence == 0.0 and not cfg.augment.enabled
+    with pytest.raises(ValueError, match="unknown setting 'colour'"):
+        build_config("sgn", 10, colour="red")
+    with pytest.raises(ValueError, match="variant must be"):
+        build_config("unet", 10)
+
+
+def test_playground_runs_and_compares(synth_library):
+    pg = Playground(synth_library, preset="tiny", val_mixtures=8)
+    a = pg.run("sgn", steps=3)
+    b = pg.run("baseline", steps=3, w_rec=1.0)
+    assert len(pg.rows) == 2 and a["sdr_low"] <= a["sdr"] <= a["sdr_high"] and np.isfinite(b["sdr"])
+    assert "baseline, 3 steps, w_rec=1.0" in pg.table()
+    fig = pg.plot()
+    assert len(fig.axes[0].patches) == 2
+
+
+def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
+    out = tmp_path / "abl"
+    argv = ["ablate", "--data", str(synth_library), "--out", str(out), "--preset", "tiny", "--steps", "2",
+            "--seeds", "0", "--only", "table3", "three", "--n-mixtures", "4", "--device", "cpu"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| sgn | 1 |" in printed and "silhouette" in printed
+    results = json.loads((out / "ablations.json").read_text())
+    assert set(results["tables"]["n2"]) == {"baseline", "sct", "cag", "sgn", "sop", "sgn_mix23"}
+    assert "sop" not in results["tables"]["n3"] and "sgn_mix23" in results["tables"]["n3"]
+    assert {"SGN", "baseline", "SoP"} <= set(results["figure3"])
+    assert (out / "figure3.png").exists() and (out / "table3.png").exists()
+    weights = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")}
+    assert len(weights) == 6
+    assert cli.main(argv) == 0  # resumable: nothing is retrained or re-scored
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
+    again = json.loads((out / "ablations.json").read_text())
+    assert again["runs"]["sgn_s0"]["n2"]["scores"] == results["runs"]["sgn_s0"]["n2"]["scores"]
