@@ -23,6 +23,7 @@ demo: setup
 	$(PY) -m sgn_teach demo
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q tests
 	SGN_FAST=1 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 

@@ -25,7 +25,7 @@ from sgn_teach.atomic import write_json
 from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import augment_level, get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluate import evaluate, paired_differences
 from sgn_teach.train import MODEL_NAME, train
 
 ALL_FONTS = ("fluidr3", "timgm6mb", "csound")
@@ -80,6 +80,9 @@ def main() -> None:
         r = results[name]["rows"]
         diff = r["sgn"]["sdr"] - r["sop"]["sdr"] if "sgn" in r and "sop" in r else float("nan")
         print(f"| {name} | " + " | ".join(f"{r[k]['sdr']:.2f}" if k in r else "—" for k in rows) + f" | {diff:+.2f} |")
+    for fold in args.folds:
+        name = fold + (f"_{args.augment}" if args.augment else "")
+        print(f"\n{name}: " + "\n".join(paired_differences(results[name], pairs=(("sgn", "sop"), ("sgn", "nmf")))["lines"]))
     print("\nTimGM6mb and the csound bank share samples for several instruments "
           "(benchmarks/bench_soundfonts.py): only 'fluidr3' is a clean unseen-timbre fold for every class.")
 

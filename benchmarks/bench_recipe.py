@@ -33,7 +33,7 @@ from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
-from sgn_teach.stats import paired_bootstrap_ci
+from sgn_teach.stats import mixture_groups, paired_bootstrap_ci
 from sgn_teach.train import MODEL_NAME, train
 
 GAIN = dict(augment__enabled=True)
@@ -122,7 +122,7 @@ def main() -> None:
             for label in ("seen", "unseen"):
                 if parent in results and "scores" in r[label] and "scores" in results[parent][label]:
                     a, b = np.asarray(r[label]["scores"]), np.asarray(results[parent][label]["scores"])
-                    groups = np.repeat(np.arange(len(a) // 2), 2)  # a mixture's two sources resample together
+                    groups = mixture_groups(len(a), 2)  # a mixture's two sources resample together
                     d, lo, hi = paired_bootstrap_ci(a, b, groups=groups)
                     deltas.append(f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]")
                 else:
@@ -130,6 +130,18 @@ def main() -> None:
             print(f"| {name} | {doc.get(name, '')} | {r['seen']['sdr']:.2f} | {r['unseen']['sdr']:.2f} | "
                   f"{r['seen']['si_sdr']:.2f} | {r['unseen']['si_sdr']:.2f} | {deltas[0]} | {deltas[1]} | "
                   f"{r['train_seconds'] / 60:.1f} |")
+
+    # What the 1/√D scale changes early in training (A vs B): the reconstruction loss, mean over 25-step windows
+    curves = {}
+    for name in ("A", "B"):
+        hist = Path(args.out) / f"{args.variant}_{name}" / "history.json"
+        if hist.exists():
+            rec = np.asarray([r["rec"] for r in json.loads(hist.read_text())["train"]])
+            curves[name] = {s: rec[s:s + 25].mean() for s in (0, 75, 275, 575) if s + 25 <= len(rec)}
+    if len(curves) == 2:
+        print("\nreconstruction loss, mean of steps s+1…s+25 (A: unscaled ⟨g, U⟩, B: scaled by 1/√D)")
+        for name, c in curves.items():
+            print(f"  {name}: " + "  ".join(f"s={s}: {v:.3f}" for s, v in c.items()))
 
 
 if __name__ == "__main__":

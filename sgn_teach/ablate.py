@@ -36,12 +36,26 @@ from tqdm.auto import tqdm
 
 from .atomic import write_json
 from .config import get_preset
-from .stats import bootstrap_ci, paired_bootstrap_ci
+from .stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
 
 DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
 TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
 GROUPS = ("table3", "table4", "three")
 METRICS = ("sdr", "sir", "sar", "si_sdr")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Grid results shipped with the package: ``ablations_<preset>.json`` (the format of OUT/ablations.json)."""
+
+PAPER_TABLE3: dict[str, dict[str, float]] = {}
+"""The paper's Table III (Mo & Tian, arXiv 2407.03736: the ablation of source class tokens and
+category-aware grouping on MUSIC), keyed like our rows, in dB:
+``{"baseline": {"sdr": …, "sir": …, "sar": …}, "sct": {…}, "cag": {…}, "sgn": {…}}``.
+
+Empty on purpose: the table could not be retrieved where this was written (no network), and
+numbers from memory are not acceptable. Copy them from Table III of arXiv 2407.03736 itself,
+with the paper's version (v1, v2 …) in a comment; notebook 06 then shows them in its "paper"
+column, and until then shows only the paper's qualitative claim.
+"""
 
 
 @dataclass
@@ -131,12 +145,20 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                       "train_seconds": history.get("seconds"), "figure4": figure4_data(history)})
         write_json(path, results)
     _, cfg_m, classes, _, _ = load_checkpoint(out / "runs" / runs[0].name / MODEL_NAME)  # the grid's audio and classes
+    nmf = None  # fitted once, on the train split, for the 2- and the 3-source reference rows alike
     for n in (2, 3) if "three" in groups else (2,):
         key = f"reference_n{n}"
         if key not in results or results[key].get("n_mixtures") != n_mixtures:
             lib = lib or SoloLibrary(data, split="test", classes=classes)
+            if nmf is None:
+                from .nmf import SupervisedNMF, class_magnitudes
+                from .spectral import SpectralFrontEnd
+
+                nmf = SupervisedNMF().fit(class_magnitudes(SoloLibrary(data, split="train", classes=classes),
+                                                           SpectralFrontEnd(cfg_m.audio),
+                                                           sample_rate=cfg_m.audio.sample_rate))
             rep = evaluate({}, lib, cfg_m.audio, n_sources=n, n_mixtures=n_mixtures, seed=0, device=dev, progress=False,
-                           nmf_library=SoloLibrary(data, split="train", classes=classes))
+                           nmf=nmf)
             results[key] = {"n_mixtures": n_mixtures, "rows": rep["rows"]}
             write_json(path, results)
     if "table3" in groups and "figure3" not in results:
@@ -164,6 +186,21 @@ def _seed_mean(results: dict[str, Any], prefix: str, n: int, metric: str) -> np.
     return np.nanmean(np.stack(arrays), axis=0)
 
 
+def shipped_results(preset: str = "small") -> dict[str, Any] | None:
+    """The results of the grid shipped with the package (RESULTS_DIR/ablations_<preset>.json), or None if absent."""
+    path = RESULTS_DIR / f"ablations_{preset}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def paired_difference(results: dict[str, Any], a: str, b: str, n: int = 2) -> tuple[float, float, float] | None:
+    """SDR of configuration `a` minus `b` (each averaged over its seeds) on the same n-source mixtures:
+    (mean, low, high), a 95 % paired bootstrap interval over mixtures; None if either has no scores."""
+    sa, sb = _seed_mean(results, a, n, "sdr"), _seed_mean(results, b, n, "sdr")
+    if sa is None or sb is None:
+        return None
+    return paired_bootstrap_ci(sa, sb, groups=mixture_groups(len(sa), n))
+
+
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Rows of Tables III/IV and the three-source table: mean, 95 % CI and the paired difference to SGN."""
     configs = sorted({name.rsplit("_s", 1)[0] for name in results.get("runs", {})})
@@ -175,7 +212,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             sdr = _seed_mean(results, prefix, n, "sdr")
             if sdr is None:
                 continue
-            groups = np.repeat(np.arange(len(sdr) // n), n)  # the sources of one mixture resample together
+            groups = mixture_groups(len(sdr), n)  # the sources of one mixture resample together
             row = {"seeds": sum(1 for name, r in results["runs"].items()
                                 if name.rsplit("_s", 1)[0] == prefix and f"n{n}" in r)}
             for metric in METRICS:
@@ -223,4 +260,5 @@ def format_tables(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DEPTHS", "GROUPS", "Run", "format_tables", "grid", "run_ablations", "summarize"]
+__all__ = ["DEPTHS", "GROUPS", "PAPER_TABLE3", "RESULTS_DIR", "Run", "format_tables", "grid", "paired_difference",
+           "run_ablations", "shipped_results", "summarize"]

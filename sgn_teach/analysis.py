@@ -62,7 +62,7 @@ def source_features(model: torch.nn.Module, library: SoloLibrary, audio_cfg: Aud
         if out.get("class_features") is not None:
             g = out["class_features"]  # (B, C, D)
             g = torch.gather(g, 1, cls[:, :, None].expand(-1, -1, g.shape[-1]))  # (B, N, D): the sources' classes
-            gs.append(g.reshape(-1, g.shape[-1]))
+            gs.append(g.reshape(-1, g.shape[-1]))  # (B·N, D): one row per source, in the order of `labels`
     model.train(was_training)
     result = {"labels": torch.cat(labels).numpy(), "pooled": torch.cat(pooled).numpy()}
     if gs:

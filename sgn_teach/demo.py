@@ -20,7 +20,7 @@ from .audio import save_audio
 from .checkpoint import load_checkpoint, shipped_checkpoint
 from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
 from .device import get_device
-from .evaluate import evaluate, format_per_class, format_table, model_masks
+from .evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
 from .spectral import SpectralFrontEnd
 
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
@@ -81,6 +81,10 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
                       nmf_library=SoloLibrary(data_root, split="train", classes=classes))
     print()
     print(format_table(report))
+    print()
+    report["differences"] = paired_differences(report, n_sources=2)
+    for line in report["differences"]["lines"]:
+        print(line)
     print()
     print(format_per_class(report))
     write_json(out / "report.json", report)

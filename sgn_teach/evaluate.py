@@ -211,6 +211,22 @@ def _prf(tp: float, fp: float, fn: float) -> dict[str, float]:
     return {"precision": float(p), "recall": float(r), "f1": float(2 * p * r / (p + r)) if p + r else 0.0}
 
 
+
+def paired_differences(report: dict[str, Any], n_sources: int = 2, pairs: tuple[tuple[str, str], ...] = (
+        ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict[str, Any]:
+    """SDR differences between rows of `report` on the same sources, each with a 95 % paired bootstrap
+    interval over mixtures. Returns {"a-b": [mean, low, high] for each pair present, "lines": printable}."""
+    from .stats import describe_difference, mixture_groups, paired_bootstrap_ci
+
+    out: dict[str, Any] = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
+    for a, b in pairs:
+        if a in report["scores"] and b in report["scores"]:
+            x, y = report["scores"][a]["sdr"], report["scores"][b]["sdr"]  # (S,) each, mixture by mixture
+            mean, low, high = paired_bootstrap_ci(x, y, groups=mixture_groups(len(x), n_sources))
+            out[f"{a}-{b}"] = [mean, low, high]
+            out["lines"].append(f"  {a} − {b}: {describe_difference(mean, low, high)}")
+    return out
+
 def format_table(report: dict[str, Any]) -> str:
     """The rows as a Markdown table (mean dB; median SDR; sources counted)."""
     lines = ["| method | SDR | SIR | SAR | SI-SDR | SDR median | n | silent ref/est |",
@@ -232,4 +248,4 @@ def format_per_class(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_table", "format_per_class", "model_masks"]
+__all__ = ["evaluate", "format_table", "format_per_class", "model_masks", "paired_differences"]

@@ -78,7 +78,7 @@ class Playground:
         """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
         from .data import SoloLibrary
         from .evaluate import evaluate
-        from .stats import bootstrap_ci
+        from .stats import bootstrap_ci, mixture_groups
         from .train import train
 
         cfg = build_config(variant, steps, self.preset, **dict(settings))
@@ -93,7 +93,7 @@ class Playground:
         rep = evaluate({"m": model}, val, cfg_m.audio, n_mixtures=self.val_mixtures, seed=2024, rows=(),
                        progress=False)
         scores = rep["scores"]["m"]
-        groups = [i // 2 for i in range(len(scores["sdr"]))]  # a mixture's two sources resample together
+        groups = mixture_groups(len(scores["sdr"]), 2)  # a mixture's two sources resample together
         mean, lo, hi = bootstrap_ci(scores["sdr"], groups=groups)
         row = {"label": label or _describe(variant, steps, settings), "variant": variant, "steps": steps,
                "settings": dict(settings), "sdr": mean, "sdr_low": lo, "sdr_high": hi,

@@ -25,6 +25,12 @@ def _group_means(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     return sums / counts
 
 
+def mixture_groups(n_scores: int, n_sources: int) -> np.ndarray:
+    """Group id of each per-source score (n_scores,): scores come mixture by mixture, N per mixture, so
+    score k belongs to mixture k // N — pass it as `groups` so a mixture's sources resample together."""
+    return np.arange(n_scores) // n_sources
+
+
 def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
                  groups=None) -> tuple[float, float, float]:
     """(mean, low, high): a percentile bootstrap interval of the mean of `values` (NaNs dropped).
@@ -65,4 +71,4 @@ def describe_difference(mean: float, low: float, high: float, unit: str = "dB") 
     return f"{mean:+.2f} {unit} [{low:+.2f}, {high:+.2f}] ({verdict})"
 
 
-__all__ = ["bootstrap_ci", "paired_bootstrap_ci", "describe_difference"]
+__all__ = ["bootstrap_ci", "describe_difference", "mixture_groups", "paired_bootstrap_ci"]

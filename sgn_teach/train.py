@@ -148,7 +148,7 @@ def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distribu
     from .preflight import check_clips, check_writable_dir
     from .rundir import RunLock, existing_run
 
-    dev, main = ctx.device, ctx.is_main
+    main = ctx.is_main
     distributed.check_batch(cfg.train.batch_size, ctx)
     lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)  # checked before anything is written
     if len(lib.classes) != cfg.model.n_classes:

@@ -25,6 +25,15 @@ def synth_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lib_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ROOT of a synthesized MUSIC-11 library of 11 classes × 12 clips of 2 s (seed 3): every class has train,
+    val and test clips, so training, validation and evaluation all run on it. Treat it as read-only."""
+    root = tmp_path_factory.mktemp("lib") / "music11"
+    make_synth_library(root, clips_per_class=12, seed=3, duration=2.0, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_audio() -> AudioConfig:
     """The tiny preset's audio front-end: 16383 samples, 512 linear bins × 64 frames → 64×64 warped."""
     return get_preset("tiny").audio

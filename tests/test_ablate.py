@@ -100,3 +100,32 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
     again = json.loads((out / "ablations.json").read_text())
     assert again["runs"]["sgn_s0"]["n2"]["scores"] == results["runs"]["sgn_s0"]["n2"]["scores"]
+
+
+def test_paired_difference_between_any_two_configurations():
+    from sgn_teach.ablate import paired_difference
+
+    rng = np.random.default_rng(1)
+    base = np.repeat(rng.normal(8, 3, 50), 2)
+    runs = {}
+    for s in range(2):
+        for name, shift in (("sct", 0.0), ("cag", 1.0)):
+            runs[f"{name}_s{s}"] = {"n2": {"scores": {"sdr": (base + shift + rng.normal(0, 0.2, 100)).tolist()}}}
+    mean, low, high = paired_difference({"runs": runs}, "cag", "sct")
+    assert 0 < low < mean < high and mean == pytest.approx(1.0, abs=0.1)
+    assert paired_difference({"runs": runs}, "cag", "sgn") is None
+    assert paired_difference({"runs": runs}, "cag", "sct", n=3) is None
+
+
+def test_shipped_results_and_paper_table_are_well_formed():
+    from sgn_teach.ablate import PAPER_TABLE3, RESULTS_DIR, shipped_results
+
+    for name, row in PAPER_TABLE3.items():  # empty until copied from the paper; then keyed like our rows
+        assert name in ("baseline", "sct", "cag", "sgn") and set(row) <= {"sdr", "sir", "sar"}
+    results = shipped_results("small")
+    assert (results is None) == (not (RESULTS_DIR / "ablations_small.json").is_file())
+    if results is not None:  # what notebook 06 reads in full mode
+        assert results["setup"]["preset"] == "small"
+        assert {"baseline", "sct", "cag", "sgn", "sop"} <= set(results["tables"]["n2"])
+        assert "figure3" in results and "reference_n2" in results
+    assert shipped_results("no-such-preset") is None

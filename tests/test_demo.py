@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from sgn_teach import demo
@@ -15,6 +16,10 @@ def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
     assert set(report["rows"]) == {"sgn", "sop", "mixture", "oracle_ibm", "oracle_irm", "nmf"}
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["rows"]["sgn"]["sdr"] == pytest.approx(report["rows"]["sgn"]["sdr"])
+    mean, low, high = saved["differences"]["sgn-sop"]   # paired interval of SGN − SoP over the same sources
+    diff = np.mean(report["scores"]["sgn"]["sdr"]) - np.mean(report["scores"]["sop"]["sdr"])
+    assert mean == pytest.approx(diff) and low <= mean <= high
+    assert "sgn − sop:" in out
     assert (tmp_path / "demo.png").stat().st_size > 10_000
     folders = sorted(p for p in tmp_path.iterdir() if p.name.startswith("mixture_"))
     assert len(folders) == 2

@@ -19,7 +19,6 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from sgn_teach.config import get_preset
-from sgn_teach.data import synth_library
 from sgn_teach.distributed import CPUSyncBatchNorm, DistContext, check_batch, convert_sync_batchnorm, shard_indices
 from sgn_teach.errors import SGNError
 from sgn_teach.train import _StepSampler, train
@@ -27,12 +26,6 @@ from sgn_teach.train import _StepSampler, train
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_TOL = 1e-5
 
-
-@pytest.fixture(scope="module")
-def lib_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib") / "music11"
-    synth_library(root, clips_per_class=12, seed=3, duration=2.0, progress=False)
-    return root
 
 
 def test_shards_in_rank_order_are_the_one_process_batch():

@@ -9,7 +9,7 @@ import torch
 from sgn_teach.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
-from sgn_teach.metrics import MISSED_DB, bss_eval, bss_eval_batch, best_permutation
+from sgn_teach.metrics import MISSED_DB, best_permutation, bss_eval, bss_eval_batch
 from sgn_teach.models import build_model
 from sgn_teach.separate import align_slots
 

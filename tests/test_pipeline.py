@@ -22,13 +22,6 @@ from sgn_teach.train import train
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def lib_root(tmp_path_factory):
-    """A tiny synthesized MUSIC-11 library (every class has train, val and test clips)."""
-    root = tmp_path_factory.mktemp("lib") / "music11"
-    synth_library(root, clips_per_class=12, seed=3, duration=2.0, progress=False)
-    return root
-
 
 def _cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "sgn_teach", *map(str, args)], capture_output=True, text=True,

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from sgn_teach.audio import load_audio
-from sgn_teach.data import SoloLibrary, find_course_soundfonts
 from sgn_teach.data import (
     MUSIC11,
     RENDER_NOTE,
+    SoloLibrary,
     SoundFontRenderer,
     clip_rng,
+    find_course_soundfonts,
     find_soundfont,
     fluidsynth_available,
     fluidsynth_problem,

@@ -7,18 +7,11 @@ import pytest
 import torch
 
 from sgn_teach.config import get_preset
-from sgn_teach.data import synth_library
 from sgn_teach.speed import CompiledOrEager, loader_options
 from sgn_teach.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(scope="module")
-def lib_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib") / "music11"
-    synth_library(root, clips_per_class=12, seed=3, duration=2.0, progress=False)
-    return root
 
 
 def test_compile_failure_falls_back_to_eager_with_one_message():

@@ -24,8 +24,6 @@ of those classes (`select_masks`). The variants differ in where g_i comes from:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
