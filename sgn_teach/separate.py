@@ -92,27 +92,46 @@ def _auto_from_presence(presence_mean: np.ndarray | None, class_names: list[str]
     return [class_names[i] for i in chosen], chosen
 
 
-def _presence_mean(sep: WindowSeparator, blocks: Iterator[np.ndarray]) -> np.ndarray | None:
-    """Mean presence probability (C,) over every window of the stream `blocks` (model rate)."""
-    windower, total, count, queue = Windower(sep.size), None, 0, []
+class _PresenceMean:
+    """Running mean of the presence probabilities (C,) over every window of a model-rate stream.
 
-    def run(frames: np.ndarray) -> None:
-        nonlocal total, count
-        for i in range(0, len(frames), sep.batch_size):
-            p = sep.presence(frames[i: i + sep.batch_size])
+    push(block (L,)) as the stream arrives; result() after the last block. Only
+    `sep.batch_size` windows are held at a time, so memory does not grow with the stream.
+    """
+
+    def __init__(self, sep: WindowSeparator) -> None:
+        self.sep, self.windower = sep, Windower(sep.size)
+        self.total: np.ndarray | None = None
+        self.count = 0
+        self.queue: list[np.ndarray] = []  # windows (k, size) not yet run through the model
+
+    def _run(self, frames: np.ndarray) -> None:
+        for i in range(0, len(frames), self.sep.batch_size):
+            p = self.sep.presence(frames[i: i + self.sep.batch_size])  # (k, C), or None without a presence head
             if p is None:
                 return
-            total = p.sum(0) if total is None else total + p.sum(0)
-            count += len(p)
+            self.total = p.sum(0) if self.total is None else self.total + p.sum(0)
+            self.count += len(p)
 
+    def push(self, block: np.ndarray) -> None:
+        self.queue.append(self.windower.push(block))
+        if sum(len(q) for q in self.queue) >= self.sep.batch_size:
+            self._run(np.concatenate(self.queue))
+            self.queue = []
+
+    def result(self) -> np.ndarray | None:
+        self.queue.append(self.windower.flush())
+        self._run(np.concatenate(self.queue))
+        self.queue = []
+        return None if self.total is None else self.total / self.count
+
+
+def _presence_mean(sep: WindowSeparator, blocks: Iterator[np.ndarray]) -> np.ndarray | None:
+    """Mean presence probability (C,) over every window of the stream `blocks` (model rate)."""
+    acc = _PresenceMean(sep)
     for block in blocks:
-        queue.append(windower.push(block))
-        if sum(len(q) for q in queue) >= sep.batch_size:
-            run(np.concatenate(queue))
-            queue = []
-    queue.append(windower.flush())
-    run(np.concatenate(queue))
-    return None if total is None else total / count
+        acc.push(block)
+    return acc.result()
 
 
 @torch.no_grad()
@@ -158,47 +177,94 @@ def train_level(state: dict) -> float:
     return float(level) if level else TRAIN_RMS
 
 
-def scan_input(path: str | os.PathLike, model_rate: int, min_samples: int) -> sf._SoundFileInfo:
-    """Read the input once, block by block: AudioError if it cannot be used; its soundfile info otherwise.
+def _unreadable(path: Path, exc: BaseException) -> AudioError:
+    """libsndfile's messages are long: one line of it."""
+    return AudioError(f"{path}: not a readable audio file ({(str(exc).splitlines() or [type(exc).__name__])[0]})")
 
-    Refused: not a regular file (a folder, a FIFO), not decodable, no samples,
-    NaN/inf samples, silence, or fewer than `min_samples` at the model's rate.
+
+def _check_length(path: Path, frames: int, rate: int, model_rate: int, min_samples: int) -> None:
+    """AudioError if `frames` at `rate` is empty or gives fewer than `min_samples` at the model's rate."""
+    if frames == 0:
+        raise AudioError(f"{path}: the file is empty (0 samples)")
+    at_model = int(np.ceil(frames * model_rate / rate))
+    if at_model < min_samples:
+        raise AudioError(f"{path}: too short to separate: {at_model} samples at {model_rate} Hz "
+                         f"({1000 * frames / rate:.0f} ms); at least {min_samples} are needed (one STFT frame)")
+
+
+def check_header(path: str | os.PathLike, model_rate: int, min_samples: int) -> sf._SoundFileInfo:
+    """The input's header, checked without reading its samples: AudioError if it cannot be used.
+
+    Refused here: not a regular file (a folder, a FIFO), not decodable, or a
+    header that says it is empty or too short. The samples themselves are
+    checked by :func:`read_input` as they are read.
     """
     path = require_audio_file(path)
     try:
         info = sf.info(str(path))
-        energy, frames = 0.0, 0
-        with sf.SoundFile(str(path)) as f:
-            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
-                if not np.all(np.isfinite(block)):
-                    raise AudioError(f"{path}: the file contains NaN or infinite samples")
-                mono = block.mean(axis=1, dtype=np.float64)
-                energy += float(np.dot(mono, mono))
-                frames += len(block)
-    except AudioError:
-        raise
-    except Exception as exc:  # libsndfile's messages are long; keep one line
-        raise AudioError(f"{path}: not a readable audio file ({(str(exc).splitlines() or [type(exc).__name__])[0]})"
-                         ) from None
-    if frames == 0:
-        raise AudioError(f"{path}: the file is empty (0 samples)")
-    if np.sqrt(energy / frames) < SILENCE_RMS:
-        raise AudioError(f"{path}: the file is silent (RMS below {SILENCE_RMS:g})")
-    at_model = int(np.ceil(frames * model_rate / info.samplerate))
-    if at_model < min_samples:
-        raise AudioError(f"{path}: too short to separate: {at_model} samples at {model_rate} Hz "
-                         f"({1000 * frames / info.samplerate:.0f} ms); at least {min_samples} are needed (one STFT frame)")
-    info.frames = frames  # exact count (some formats only estimate it in the header)
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
+    if info.frames > 0:  # some formats do not know their length before they are read
+        _check_length(path, info.frames, info.samplerate, model_rate, min_samples)
     return info
 
 
-def _model_rate_blocks(path: Path, model_rate: int) -> Iterator[np.ndarray]:
-    """The input as mono blocks at the model's rate (streamed, resampled on the way)."""
-    with sf.SoundFile(str(path)) as f:
+def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, stream_path: Path,
+               presence: _PresenceMean | None = None) -> sf._SoundFileInfo:
+    """Read the input once, to the end: check it, and keep it as the model will see it.
+
+    Each block is checked (NaN/inf samples), mixed down to mono, resampled to
+    `model_rate` and appended to `stream_path` as raw float32 (read back by
+    :func:`_stream_blocks`), and fed to `presence` when `--classes auto` needs
+    the presence head: one decode and one resampling serve both passes.
+    After the last block, an empty, silent or too short input is refused.
+
+    Returns:
+        the input's soundfile info, with `frames` the exact count (some formats
+        only estimate it in the header).
+    """
+    path = Path(path)
+    energy, frames = 0.0, 0
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
+    with f, open(stream_path, "wb") as out:
+        info = sf.info(str(path))
         rs = StreamResampler(f.samplerate, model_rate)
-        for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
-            yield rs.push(block.mean(axis=1))  # (L, channels) → (L,) mono
-        yield rs.flush()
+
+        def emit(y: np.ndarray) -> None:  # model-rate samples (k,): to the stream file and the presence pass
+            out.write(np.ascontiguousarray(y, dtype=np.float32).tobytes())
+            if presence is not None:
+                presence.push(y)
+
+        blocks = f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True)
+        while True:
+            try:
+                block = next(blocks)  # (L, channels)
+            except StopIteration:
+                break
+            except Exception as exc:  # a decoding error midway
+                raise _unreadable(path, exc) from None
+            if not np.all(np.isfinite(block)):
+                raise AudioError(f"{path}: the file contains NaN or infinite samples")
+            mono = block.mean(axis=1)  # (L, channels) → (L,) mono
+            energy += float(np.dot(mono.astype(np.float64), mono))
+            frames += len(block)
+            emit(rs.push(mono))
+        emit(rs.flush())
+    _check_length(path, frames, info.samplerate, model_rate, min_samples)
+    if np.sqrt(energy / frames) < SILENCE_RMS:
+        raise AudioError(f"{path}: the file is silent (RMS below {SILENCE_RMS:g})")
+    info.frames = frames
+    return info
+
+
+def _stream_blocks(stream_path: Path) -> Iterator[np.ndarray]:
+    """The model-rate mono stream :func:`read_input` wrote, as (≤ BLOCK,) float32 blocks."""
+    with open(stream_path, "rb") as f:
+        while chunk := f.read(4 * BLOCK):
+            yield np.frombuffer(chunk, dtype=np.float32)
 
 
 class _Outputs:
@@ -259,10 +325,12 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
 
     `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
 
-    Everything is checked before any work (the checkpoint, the classes, the
-    input — read once to the end — and that OUT can be written); the output set
-    is written to a temp folder and moved into OUT at the end, so a failure at
-    any point leaves nothing. Memory stays bounded whatever the input's length.
+    The checkpoint, the classes, the input's header and that OUT can be written
+    are checked before any work; the input's samples are checked as the first
+    pass reads them (:func:`read_input`: the file is decoded and resampled once,
+    and `--classes auto` decides during that same pass). The output set is
+    written to a temp folder and moved into OUT at the end, so a failure at any
+    point leaves nothing. Memory stays bounded whatever the input's length.
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
@@ -272,7 +340,7 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
         model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
     names, idx = choose_classes(model, class_names, classes)
     model_rate = cfg.audio.sample_rate
-    info = scan_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1)
+    check_header(in_path, model_rate, cfg.audio.n_fft // 2 + 1)
     in_path = Path(in_path)
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise OutputError(f"{out_dir}: exists and is not a folder")
@@ -281,7 +349,7 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     except OSError as exc:
         raise OutputError(f"{out_dir}: cannot write the output there ({exc.strerror or exc})") from None
     try:
-        names, presence, final = _separate_into(staging, model, cfg, class_names, names, idx, in_path, info, dev,
+        names, presence, final = _separate_into(staging, model, cfg, class_names, names, idx, in_path, dev,
                                                 batch_size, train_level(state), figure)
         staging.commit()
     except (OSError, sf.SoundFileError) as exc:
@@ -297,15 +365,28 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     return final
 
 
-def _separate_into(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, info, dev, batch_size,
+def _separate_into(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, dev, batch_size,
                    target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
     """The work of :func:`separate_file`: every file goes into ``staging.tmp``; returns (names, presence, final paths)."""
+    stream_path = staging.tmp / ".input-model-rate.f32"  # the first pass's output, removed before the commit
+    try:
+        return _two_passes(staging, model, cfg, class_names, names, idx, in_path, stream_path, dev, batch_size,
+                           target_rms, figure)
+    finally:
+        stream_path.unlink(missing_ok=True)
+
+
+def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, stream_path: Path, dev,
+                batch_size, target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
+    """Pass 1 reads, checks and resamples the input (and picks the classes for auto); pass 2 separates."""
     model_rate = cfg.audio.sample_rate
     conditioned = getattr(model, "class_conditioned", False)
+    auto = conditioned and names is None  # --classes auto: the first pass decides
+    acc = _PresenceMean(WindowSeparator(model, cfg.audio, None, dev, batch_size, target_rms)) if auto else None
+    info = read_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1, stream_path, acc)
     presence = None
-    if conditioned and names is None:  # --classes auto: a first pass over the file decides
-        probe = WindowSeparator(model, cfg.audio, None, dev, batch_size, target_rms)
-        presence = _presence_mean(probe, _model_rate_blocks(in_path, model_rate))
+    if acc is not None:
+        presence = acc.result()
         names, idx = _auto_from_presence(presence, class_names)
     sep = WindowSeparator(model, cfg.audio, idx if conditioned else None, dev, batch_size, target_rms)
     keep = FIGURE_SECONDS * model_rate if figure else 0
@@ -314,7 +395,7 @@ def _separate_into(staging: AtomicDir, model, cfg, class_names, names, idx, in_p
     outputs: _Outputs | None = None
     stem = in_path.stem
     try:
-        for block in _model_rate_blocks(in_path, model_rate):
+        for block in _stream_blocks(stream_path):
             if head_len < keep:
                 head_in.append(block[: keep - head_len])
                 head_len += len(head_in[-1])

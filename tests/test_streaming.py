@@ -89,3 +89,46 @@ def test_file_separation_equals_the_in_memory_path(tmp_path):
         want = resample(ref[name], cfg.audio.sample_rate, sr)[: len(x)]
         assert got_sr == sr and got.shape == (len(x),)
         np.testing.assert_allclose(got, want, atol=2e-4)  # 16-bit PCM steps are 3e-5
+
+
+def test_auto_decodes_the_input_once_and_matches_the_in_memory_path(tmp_path, monkeypatch):
+    """`--classes auto` decides during the one read of the input (no second decode and resampling)."""
+    model, cfg = _model("sgn")
+    ck = save_checkpoint(tmp_path / "m.pt", model, cfg, CLASSES, 0)
+    sr = 44100
+    x = 0.2 * np.random.default_rng(5).standard_normal((int(sr * 2.7), 2)).astype(np.float32)
+    sf.write(tmp_path / "in.wav", x, sr, subtype="FLOAT")
+    decodes = []
+    blocks = sf.SoundFile.blocks
+
+    def counting_blocks(self, *args, **kwargs):
+        if self.name == str(tmp_path / "in.wav"):
+            decodes.append(self.name)
+        return blocks(self, *args, **kwargs)
+
+    monkeypatch.setattr(sf.SoundFile, "blocks", counting_blocks)
+    written = separate_file(tmp_path / "in.wav", ck, tmp_path / "out", classes="auto", device="cpu", figure=False)
+    assert len(decodes) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)  # no stream file
+    wave, _ = load_audio(tmp_path / "in.wav", sample_rate=cfg.audio.sample_rate)
+    ref, _ = separate_wave(model, wave, cfg.audio, CLASSES, "auto", target_rms=TRAIN_RMS)
+    assert [p.name for p in written] == [f"in_{name}.wav" for name in ref]
+    for name, path in zip(ref, written):
+        got, _ = sf.read(path, dtype="float32")
+        np.testing.assert_allclose(got, resample(ref[name], cfg.audio.sample_rate, sr)[: len(x)], atol=2e-4)
+
+
+def test_bad_samples_found_midway_leave_nothing(tmp_path):
+    """The samples are checked as the first pass reads them: NaN after many good blocks still leaves no output."""
+    from sgn_teach.errors import AudioError
+    from sgn_teach.separate import BLOCK
+
+    model, cfg = _model("sgn")
+    ck = save_checkpoint(tmp_path / "m.pt", model, cfg, CLASSES, 0)
+    x = 0.2 * np.random.default_rng(6).standard_normal(3 * BLOCK + 100).astype(np.float32)
+    x[-50] = np.nan
+    sf.write(tmp_path / "in.wav", x, 22050, subtype="FLOAT")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(AudioError, match="NaN"):
+        separate_file(tmp_path / "in.wav", ck, tmp_path / "out", classes="auto", device="cpu", figure=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no OUT, no temp folder
