@@ -126,7 +126,7 @@ def cmd_evaluate(args) -> None:
     from .data import SoloLibrary
     from .device import get_device
     from .errors import CheckpointError
-    from .evaluate import evaluate, format_per_class, format_table
+    from .evaluate import evaluate, format_per_class, format_table, paired_differences
     from .preflight import check_writable_file, require_int
 
     require_int("--n-mixtures", args.n_mixtures)
@@ -165,6 +165,9 @@ def cmd_evaluate(args) -> None:
         print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f}")
     print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
           f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
+    report["differences"] = paired_differences(report, n_sources=args.n_sources,
+                                               pairs=((name, "mixture"), (name, "nmf")))
+    print("\n".join(report["differences"]["lines"]))
     if args.json:
         write_json(args.json, report)
 
