@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .atomic import write_json
-from .config import MODEL_VARIANTS, PRESETS
+from .config import MODEL_KINDS, PRESETS
 from .errors import SGNError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -79,6 +79,12 @@ def cmd_train(args) -> None:
             overrides[field] = getattr(args, key)
     if args.log_every is not None and args.log_every < 1:
         raise SGNError(f"--log-every must be ≥ 1, not {args.log_every}")
+    for key in ("condition", "condition_checkpoint", "sampling_steps"):  # the diffusion model's own settings
+        if getattr(args, key) is not None:
+            if args.model != "diffusion":
+                raise SGNError(f"--{key.replace('_', '-')} applies to --model diffusion only")
+            overrides[f"diffusion__{key}"] = getattr(args, key)
+    _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
     if args.augment is not None:
         from .config import augment_level
@@ -102,12 +108,25 @@ def cmd_train(args) -> None:
           f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {weights}")
 
 
+def _check_sampling_steps(steps: int | None, model=None) -> None:
+    """--sampling-steps: a count in 1…T, for a generative (diffusion) model only; sets it on `model`."""
+    if steps is None:
+        return
+    limit = len(model.alpha_bar) if getattr(model, "generative", False) else 1000
+    if steps < 1 or steps > limit:
+        raise SGNError(f"--sampling-steps must be between 1 and {limit}, not {steps}")
+    if model is not None:
+        if not getattr(model, "generative", False):
+            raise SGNError("--sampling-steps applies to diffusion checkpoints only")
+        model.sampling_steps = steps
+
+
 def cmd_evaluate(args) -> None:
     from .checkpoint import load_checkpoint
     from .data import SoloLibrary
     from .device import get_device
     from .errors import CheckpointError
-    from .evaluate import evaluate, format_per_class, format_table
+    from .evaluate import evaluate, format_per_class, format_table, paired_differences
     from .preflight import check_writable_file, require_int
 
     require_int("--n-mixtures", args.n_mixtures)
@@ -116,6 +135,7 @@ def cmd_evaluate(args) -> None:
         check_writable_file(args.json, "--json " + str(args.json))  # before the evaluation, not after it
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
+    _check_sampling_steps(args.sampling_steps, model)
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
     if lib.classes != classes:
@@ -124,7 +144,7 @@ def cmd_evaluate(args) -> None:
     if args.n_sources > len(lib.by_class):
         raise SGNError(f"--n-sources {args.n_sources}: the {args.split} split of {args.data} has clips of only "
                        f"{len(lib.by_class)} classes")
-    if args.classes == "auto" and cfg.model.variant == "baseline":
+    if args.classes == "auto" and (cfg.model.variant == "baseline" or getattr(model, "has_presence_head", True) is False):
         raise SGNError("--classes auto needs a model with a presence head (sgn, sct or cag); this is a baseline")
     if not getattr(model, "class_conditioned", False) and args.n_sources != cfg.model.n_sources:
         raise SGNError(f"this sop model separates into {cfg.model.n_sources} sources; use --n-sources "
@@ -145,6 +165,9 @@ def cmd_evaluate(args) -> None:
         print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f}")
     print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
           f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
+    report["differences"] = paired_differences(report, n_sources=args.n_sources,
+                                               pairs=((name, "mixture"), (name, "nmf")))
+    print("\n".join(report["differences"]["lines"]))
     if args.json:
         write_json(args.json, report)
 
@@ -153,8 +176,9 @@ def cmd_separate(args) -> None:
     from .separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
+    _check_sampling_steps(args.sampling_steps)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
-                            figure=not args.no_figure)
+                            figure=not args.no_figure, sampling_steps=args.sampling_steps)
     for p in written:
         print(p)
 
@@ -219,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model")
     t.add_argument("--data", required=True)
     t.add_argument("--out", required=True)
-    t.add_argument("--model", default="sgn", choices=MODEL_VARIANTS)
+    t.add_argument("--model", default="sgn", choices=MODEL_KINDS)
     t.add_argument("--preset", default="small", choices=PRESETS)
     t.add_argument("--steps", type=int)
     t.add_argument("--batch-size", type=int)
@@ -247,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", action="store_true", help="same as --augment off")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
+    t.add_argument("--condition", choices=("sgn", "class"),
+                   help="diffusion only: the guide — g_i of a frozen SGN (default) or a learned class embedding")
+    t.add_argument("--condition-checkpoint", default=None,
+                   help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
+    t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=DEVICES)
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt (without it, an --out that holds a run is refused)")
@@ -276,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
     e.add_argument("--no-nmf", action="store_true")
     e.add_argument("--json", default=None)
+    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     e.add_argument("--device", default="auto", choices=DEVICES)
     e.set_defaults(func=cmd_evaluate)
 
@@ -299,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated class names, or 'auto' (default: the presence head decides; a sop model "
                         "takes no classes)")
     s.add_argument("--no-figure", action="store_true", help="skip the spectrogram figure")
+    s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     s.add_argument("--device", default="auto", choices=DEVICES)
     s.set_defaults(func=cmd_separate)
     return p

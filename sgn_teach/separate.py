@@ -64,7 +64,8 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
     """
     conditioned = getattr(model, "class_conditioned", False)
     if classes is None or classes == "auto":
-        if conditioned and getattr(model, "variant", None) == "baseline":
+        if conditioned and (getattr(model, "variant", None) == "baseline"
+                            or getattr(model, "has_presence_head", True) is False):  # e.g. diffusion with class embeddings
             raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
         return None, None
     if isinstance(classes, str):
@@ -341,8 +342,10 @@ class _Outputs:
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
                   classes: Sequence[str] | str | None = "auto", device: str = "auto", figure: bool = True,
-                  batch_size: int = 8) -> list[Path]:
+                  batch_size: int = 8, sampling_steps: int | None = None) -> list[Path]:
     """`python -m sgn_teach separate`: write OUT/<stem>_<class>.wav at the input's rate (+ a figure).
+
+    `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
 
     The checkpoint, the classes, the input's header and that OUT can be written
     are checked before any work; the input's samples are checked as the first
@@ -353,6 +356,10 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
+    if sampling_steps is not None:
+        if not getattr(model, "generative", False):
+            raise ConfigError("--sampling-steps applies to diffusion checkpoints only")
+        model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
     names, idx = choose_classes(model, class_names, classes)
     model_rate = cfg.audio.sample_rate
     check_header(in_path, model_rate, cfg.audio.n_fft // 2 + 1)
