@@ -143,7 +143,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     state = read_checkpoint(path)
     try:
         cfg = Config.from_dict(json.loads(state["config"]))
-        model = build_model(cfg.model, cfg.audio)
+        model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
         model.load_state_dict(state["model"])
     except Exception as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its config ({_reason(exc)})") from None

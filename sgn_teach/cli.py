@@ -79,6 +79,12 @@ def cmd_train(args) -> None:
             overrides[field] = getattr(args, key)
     if args.log_every is not None and args.log_every < 1:
         raise SGNError(f"--log-every must be ≥ 1, not {args.log_every}")
+    for key in ("condition", "condition_checkpoint", "sampling_steps"):  # the diffusion model's own settings
+        if getattr(args, key) is not None:
+            if args.model != "diffusion":
+                raise SGNError(f"--{key.replace('_', '-')} applies to --model diffusion only")
+            overrides[f"diffusion__{key}"] = getattr(args, key)
+    _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
     if args.model == "text":
         from .weak.cli import apply_weak_args
@@ -106,12 +112,25 @@ def cmd_train(args) -> None:
           f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {weights}")
 
 
+def _check_sampling_steps(steps: int | None, model=None) -> None:
+    """--sampling-steps: a count in 1…T, for a generative (diffusion) model only; sets it on `model`."""
+    if steps is None:
+        return
+    limit = len(model.alpha_bar) if getattr(model, "generative", False) else 1000
+    if steps < 1 or steps > limit:
+        raise SGNError(f"--sampling-steps must be between 1 and {limit}, not {steps}")
+    if model is not None:
+        if not getattr(model, "generative", False):
+            raise SGNError("--sampling-steps applies to diffusion checkpoints only")
+        model.sampling_steps = steps
+
+
 def cmd_evaluate(args) -> None:
     from .checkpoint import load_checkpoint
     from .data import SoloLibrary
     from .device import get_device
     from .errors import CheckpointError
-    from .evaluate import evaluate, format_per_class, format_table
+    from .evaluate import evaluate, format_per_class, format_table, paired_differences
     from .preflight import check_writable_file, require_int
 
     require_int("--n-mixtures", args.n_mixtures)
@@ -120,6 +139,7 @@ def cmd_evaluate(args) -> None:
         check_writable_file(args.json, "--json " + str(args.json))  # before the evaluation, not after it
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
+    _check_sampling_steps(args.sampling_steps, model)
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
     if lib.classes != classes:
@@ -128,7 +148,7 @@ def cmd_evaluate(args) -> None:
     if args.n_sources > len(lib.by_class):
         raise SGNError(f"--n-sources {args.n_sources}: the {args.split} split of {args.data} has clips of only "
                        f"{len(lib.by_class)} classes")
-    if args.classes == "auto" and cfg.model.variant == "baseline":
+    if args.classes == "auto" and (cfg.model.variant == "baseline" or getattr(model, "has_presence_head", True) is False):
         raise SGNError("--classes auto needs a model with a presence head (sgn, sct or cag); this is a baseline")
     if not getattr(model, "class_conditioned", False) and args.n_sources != cfg.model.n_sources:
         raise SGNError(f"this sop model separates into {cfg.model.n_sources} sources; use --n-sources "
@@ -149,6 +169,9 @@ def cmd_evaluate(args) -> None:
         print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f}")
     print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
           f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
+    report["differences"] = paired_differences(report, n_sources=args.n_sources,
+                                               pairs=((name, "mixture"), (name, "nmf")))
+    print("\n".join(report["differences"]["lines"]))
     if args.json:
         write_json(args.json, report)
 
@@ -157,6 +180,7 @@ def cmd_separate(args) -> None:
     from .separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
+    _check_sampling_steps(args.sampling_steps)
     if args.prompt is not None:
         from .weak.cli import prompt_classes
 
@@ -165,7 +189,7 @@ def cmd_separate(args) -> None:
 
         classes = prompt_classes(args.prompt, args.checkpoint)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
-                            figure=not args.no_figure)
+                            figure=not args.no_figure, sampling_steps=args.sampling_steps)
     for p in written:
         print(p)
 
@@ -258,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", action="store_true", help="same as --augment off")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
+    t.add_argument("--condition", choices=("sgn", "class"),
+                   help="diffusion only: the guide — g_i of a frozen SGN (default) or a learned class embedding")
+    t.add_argument("--condition-checkpoint", default=None,
+                   help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
+    t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=DEVICES)
     from .weak.cli import add_weak_args
 
@@ -290,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
     e.add_argument("--no-nmf", action="store_true")
     e.add_argument("--json", default=None)
+    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     e.add_argument("--device", default="auto", choices=DEVICES)
     e.set_defaults(func=cmd_evaluate)
 
@@ -315,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prompt", default=None,
                    help='words naming the instruments to separate, e.g. "violin" or "the cello and the flute"')
     s.add_argument("--no-figure", action="store_true", help="skip the spectrogram figure")
+    s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     s.add_argument("--device", default="auto", choices=DEVICES)
     s.set_defaults(func=cmd_separate)
     return p

@@ -19,10 +19,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")
-# every model kind `train --model` accepts: the SGN family above, and the text-conditioned
+MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
+GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
+# every model kind `train --model` accepts: the mask models, the generative one, and the text-conditioned
 # separator of notebook 08 (sgn_teach.models.text_separator, trained by sgn_teach.weak)
-MODEL_KINDS = (*MODEL_VARIANTS, "text")
+MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -207,6 +208,63 @@ class WeakConfig:
 
 
 @dataclass
+class DiffusionConfig:
+    """The generative separator of notebook 07 (DAVIS-style; `sgn_teach.models.diffusion`).
+
+    Only models with ``model.variant == "diffusion"`` have one (``Config.diffusion``);
+    of ModelConfig they use `variant` and `n_classes` only.
+    """
+
+    condition: str = "sgn"         # the guide: "sgn" = g_i of a frozen SGN, "class" = a learned class embedding
+    condition_checkpoint: str = ""  # the SGN checkpoint g_i comes from ("" = the shipped sgn_small.pt)
+    sgn_model: dict = field(default_factory=dict)  # that SGN's ModelConfig (filled in at training time)
+    channels: int = 16             # width of the denoiser's first level; level k has channels·2^k
+    levels: int = 4                # resolutions of the Separation U-Net (after its 2×2 patch stem)
+    attention_levels: int = 2      # the lowest this many resolutions get time-frequency attention
+    stem: int = 2                  # the patch stem: a stem×stem stride-stem conv in, its transpose out
+    emb_dim: int = 128             # width of the timestep (+ condition) embedding
+    cond_channels: int = 32        # channels of the condition tiled over the bottleneck grid
+    heads: int = 4                 # attention heads of the time-frequency attention
+    timesteps: int = 1000          # DDPM's T
+    prediction: str = "v"          # what the network predicts: "v" (default) or "eps"
+    train_all_sources: bool = False  # train on every source of a mixture (default: one random source per mixture)
+    loudness_weight: bool = True   # weight the loss per bin by SoP's clamp(log1p(w_mix), 1e-3, 10) (mean 1)
+    noisy_share: float = 0.5       # this share of each batch draws t from the noisiest third (the rest: uniform)
+    snr_cap: float = 5.0           # loss weight min(1, snr_cap / (1 + SNR_t)): nearly clean steps count less (0: off)
+    sampling_steps: int = 4        # DDIM steps at inference (the default of evaluate/separate)
+    target: str = "relative"       # x_0: "relative" = repr(source) − repr(mixture), "absolute" = repr(source) (DAVIS)
+    data_scale: float = 4.0        # x_0 ∈ [−data_scale, data_scale]: ≈ unit variance, what v-prediction assumes
+    mag_ref: float = 0.1           # repr(w) = 2·clamp(log1p(w/mag_ref) / log1p(mag_max/mag_ref), 0, 1) − 1
+    mag_max: float = 200.0
+    max_ratio: float = 1.0         # the estimate becomes a ratio against the mixture, clamped to [0, max_ratio]
+
+    def __post_init__(self) -> None:
+        if self.condition not in ("sgn", "class"):
+            raise ValueError(f"condition must be 'sgn' or 'class', not {self.condition!r}")
+        if self.target not in ("relative", "absolute"):
+            raise ValueError(f"target must be 'relative' or 'absolute', not {self.target!r}")
+        if self.prediction not in ("v", "eps"):
+            raise ValueError(f"prediction must be 'v' or 'eps', not {self.prediction!r}")
+        if self.sampling_steps < 1 or self.sampling_steps > self.timesteps:
+            raise ValueError(f"sampling_steps must be in 1…{self.timesteps}, not {self.sampling_steps}")
+
+
+# The denoiser's sizes and training settings of each preset (`get_preset(name, "diffusion")`).
+DIFFUSION_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "paper": {"diffusion": dict(channels=64, levels=4, emb_dim=256, cond_channels=64, heads=8),
+              "train": dict(batch_size=32, lr=2e-4, optimizer="adam", steps=50000, val_every=2500,
+                            ckpt_every=1000, val_mixtures=32)},
+    "small": {"diffusion": dict(),
+              "train": dict(batch_size=16, lr=2e-3, optimizer="adam", steps=4000, schedule="cosine",
+                            warmup_steps=50, val_every=500, ckpt_every=100, val_mixtures=24)},
+    "tiny": {"diffusion": dict(channels=8, levels=3, attention_levels=1, emb_dim=32, cond_channels=8, heads=2,
+                               sampling_steps=2),
+             "train": dict(batch_size=4, lr=2e-3, optimizer="adam", steps=50, val_every=25, ckpt_every=25,
+                           val_mixtures=4, precision="fp32")},
+}
+
+
+@dataclass
 class Config:
     """Everything needed to rebuild and retrain a model."""
 
@@ -216,6 +274,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     weak: WeakConfig = field(default_factory=WeakConfig)
+    diffusion: DiffusionConfig | None = None  # only for model.variant == "diffusion"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -243,6 +302,7 @@ class Config:
             train=build(TrainConfig, train),
             augment=build(AugmentConfig, d.get("augment")),
             weak=build(WeakConfig, d.get("weak")),
+            diffusion=build(DiffusionConfig, d["diffusion"]) if d.get("diffusion") else None,
         )
 
 
@@ -286,6 +346,10 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    if variant in GENERATIVE_VARIANTS:  # the denoiser has its own sizes and training settings
+        cfg.diffusion = DiffusionConfig(**DIFFUSION_PRESETS[name]["diffusion"])
+        for attr, value in DIFFUSION_PRESETS[name]["train"].items():
+            setattr(cfg.train, attr, value)
     for key, value in overrides.items():
         section, _, attr = key.partition("__")
         target = getattr(cfg, section)

@@ -53,11 +53,15 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         masks (B, N, F, T) and info with `presence` (B, C) probabilities and
         `token_pred` (B, C) — the class each class token is classified as — where the model has them.
     """
-    out = model(feats["log_mag"], classes=class_idx if getattr(model, "class_conditioned", False) else None)
-    masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T): the classes of class_idx, or unordered slots
+    info: dict[str, Any] = {}
+    if getattr(model, "generative", False):  # sampled ratio masks of class_idx (diffusion, notebook 07)
+        masks, info = model.separation_masks(feats["log_mag"], class_idx)
+        out: dict[str, Any] = {}
+    else:
+        out = model(feats["log_mag"], classes=class_idx if getattr(model, "class_conditioned", False) else None)
+        masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T): the classes of class_idx, or unordered slots
     if binarize:
         masks = (masks > 0.5).to(masks.dtype)
-    info: dict[str, Any] = {}
     if not getattr(model, "class_conditioned", False):
         return masks, info  # (B, N, F, T) unordered: pair by permutation
     if out.get("token_logits") is not None:

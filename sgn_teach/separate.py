@@ -66,7 +66,8 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
     """
     conditioned = getattr(model, "class_conditioned", False)
     if classes is None or classes == "auto":
-        if conditioned and getattr(model, "variant", None) in ("baseline", "text"):
+        if conditioned and (getattr(model, "variant", None) in ("baseline", "text")
+                            or getattr(model, "has_presence_head", True) is False):  # e.g. diffusion with class embeddings
             raise DataError(NO_PRESENCE_HEAD)
         return None, None
     if isinstance(classes, str):
@@ -94,17 +95,27 @@ def _auto_from_presence(presence_mean: np.ndarray | None, class_names: list[str]
 
 
 class _PresenceMean:
-    """Running mean of the presence probabilities (C,) over every window of a model-rate stream.
+    """Running mean of the presence probabilities (C,) over the non-overlapping windows of a model-rate stream.
 
-    push(block (L,)) as the stream arrives; result() after the last block. Only
-    `sep.batch_size` windows are held at a time, so memory does not grow with the stream.
+    The separator's windows overlap by half; for the presence every other one
+    (windows 0, 2, 4, …) is enough: they tile the signal (an odd window length
+    makes neighbours share one sample), so every sample is heard, at half the cost. push(block (L,)) as the stream arrives;
+    result() after the last block. Only `sep.batch_size` windows are held at a
+    time, so memory does not grow with the stream.
     """
 
     def __init__(self, sep: WindowSeparator) -> None:
         self.sep, self.windower = sep, Windower(sep.size)
         self.total: np.ndarray | None = None
         self.count = 0
+        self.seen = 0  # windows cut so far (their index parity picks the non-overlapping ones)
         self.queue: list[np.ndarray] = []  # windows (k, size) not yet run through the model
+
+    def _keep(self, windows: np.ndarray) -> np.ndarray:
+        """The even-numbered windows of the next (W, size) cut from the stream."""
+        first = self.seen % 2  # index within `windows` of the first even-numbered window
+        self.seen += len(windows)
+        return windows[first::2]
 
     def _run(self, frames: np.ndarray) -> None:
         for i in range(0, len(frames), self.sep.batch_size):
@@ -115,20 +126,20 @@ class _PresenceMean:
             self.count += len(p)
 
     def push(self, block: np.ndarray) -> None:
-        self.queue.append(self.windower.push(block))
+        self.queue.append(self._keep(self.windower.push(block)))
         if sum(len(q) for q in self.queue) >= self.sep.batch_size:
             self._run(np.concatenate(self.queue))
             self.queue = []
 
     def result(self) -> np.ndarray | None:
-        self.queue.append(self.windower.flush())
+        self.queue.append(self._keep(self.windower.flush()))
         self._run(np.concatenate(self.queue))
         self.queue = []
         return None if self.total is None else self.total / self.count
 
 
 def _presence_mean(sep: WindowSeparator, blocks: Iterator[np.ndarray]) -> np.ndarray | None:
-    """Mean presence probability (C,) over every window of the stream `blocks` (model rate)."""
+    """Mean presence probability (C,) over the non-overlapping windows of the stream `blocks` (model rate)."""
     acc = _PresenceMean(sep)
     for block in blocks:
         acc.push(block)
@@ -250,7 +261,7 @@ def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, strea
             if not np.all(np.isfinite(block)):
                 raise AudioError(f"{path}: the file contains NaN or infinite samples")
             mono = block.mean(axis=1)  # (L, channels) → (L,) mono
-            energy += float(np.dot(mono.astype(np.float64), mono))
+            energy += float(np.square(mono, dtype=np.float64).sum())  # not np.dot: BLAS threads would slow the resampler
             frames += len(block)
             emit(rs.push(mono))
         emit(rs.flush())
@@ -269,18 +280,36 @@ def _stream_blocks(stream_path: Path) -> Iterator[np.ndarray]:
 
 
 class _Outputs:
-    """The estimates of one separation, resampled back and appended to float temp wavs in `folder`."""
+    """The estimates of one separation, resampled back and appended to temp wavs in `folder`.
+
+    Each output is written as 16-bit PCM as it streams. Should one exceed full
+    scale (|x| > 1, which 16-bit PCM would clip), that output switches to a
+    float wav: what was written so far is copied into it (already at 16-bit
+    precision) and the rest follows in float, so levels above full scale are kept.
+    """
 
     def __init__(self, folder: Path, names: list[str], model_rate: int, rate: int, n_frames: int, keep: int) -> None:
         self.names, self.rate, self.n_frames, self.keep = names, rate, n_frames, keep
         self.paths = [folder / f".part-{k}.wav" for k in range(len(names))]
-        self.files = [sf.SoundFile(str(p), "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV")
-                      for p in self.paths]
+        self.files = [self._open(p, "PCM_16") for p in self.paths]
+        self.is_float = [False] * len(names)
         self.back = [StreamResampler(model_rate, rate) for _ in names]
         self.written = [0] * len(names)
-        self.peak = [0.0] * len(names)
         self.head = [[] for _ in names]  # the first `keep` samples at the model rate, for the figure
         self.head_len = 0
+
+    def _open(self, path: Path, subtype: str) -> sf.SoundFile:
+        return sf.SoundFile(str(path), "w", samplerate=self.rate, channels=1, subtype=subtype, format="WAV")
+
+    def _to_float(self, k: int) -> None:
+        """Output k exceeds full scale: continue it in a float wav that starts with what was written so far."""
+        self.files[k].close()
+        pcm, path = self.paths[k], self.paths[k].with_name(f".part-{k}-float.wav")
+        self.files[k], self.paths[k], self.is_float[k] = self._open(path, "FLOAT"), path, True
+        with sf.SoundFile(str(pcm)) as src:
+            for block in src.blocks(blocksize=BLOCK, dtype="float32"):
+                self.files[k].write(block)
+        os.unlink(pcm)
 
     def add(self, est: np.ndarray, final: bool = False) -> None:
         """Append model-rate samples (N, k) of every output."""
@@ -295,23 +324,17 @@ class _Outputs:
             y = y[: self.n_frames - self.written[k]]  # exactly the input's length
             if final and self.written[k] + len(y) < self.n_frames:
                 y = np.pad(y, (0, self.n_frames - self.written[k] - len(y)))
+            if not self.is_float[k] and float(np.abs(y).max(initial=0.0)) > 1:
+                self._to_float(k)
             self.files[k].write(y.astype(np.float32))
             self.written[k] += len(y)
-            self.peak[k] = max(self.peak[k], float(np.abs(y).max(initial=0.0)))
 
     def finish(self, final_paths: list[Path]) -> None:
-        """Close the temp files and give each its final name: 16-bit PCM, or float where it exceeds full scale."""
+        """Close the temp files and give each its final name."""
         for f in self.files:
             f.close()
-        for tmp, dest, peak in zip(self.paths, final_paths, self.peak):
-            if peak > 1:
-                os.replace(tmp, dest)  # keep levels above full scale
-                continue
-            with sf.SoundFile(str(tmp)) as src, sf.SoundFile(str(dest), "w", samplerate=self.rate, channels=1,
-                                                               subtype="PCM_16", format="WAV") as dst:
-                for block in src.blocks(blocksize=BLOCK, dtype="float32"):
-                    dst.write(block)
-            os.unlink(tmp)
+        for tmp, dest in zip(self.paths, final_paths):
+            os.replace(tmp, dest)
 
     def close(self) -> None:
         for f in self.files:
@@ -321,8 +344,10 @@ class _Outputs:
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
                   classes: Sequence[str] | str | None = "auto", device: str = "auto", figure: bool = True,
-                  batch_size: int = 8) -> list[Path]:
+                  batch_size: int = 8, sampling_steps: int | None = None) -> list[Path]:
     """`python -m sgn_teach separate`: write OUT/<stem>_<class>.wav at the input's rate (+ a figure).
+
+    `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
 
     The checkpoint, the classes, the input's header and that OUT can be written
     are checked before any work; the input's samples are checked as the first
@@ -333,6 +358,10 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
+    if sampling_steps is not None:
+        if not getattr(model, "generative", False):
+            raise ConfigError("--sampling-steps applies to diffusion checkpoints only")
+        model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
     names, idx = choose_classes(model, class_names, classes)
     model_rate = cfg.audio.sample_rate
     check_header(in_path, model_rate, cfg.audio.n_fft // 2 + 1)
@@ -420,7 +449,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
         cut = f" (first {FIGURE_SECONDS} s)" if info.frames > FIGURE_SECONDS * info.samplerate else ""
         fig = plot_spectrograms(mags, ["input" + cut, *names], sample_rate=model_rate)
         with atomic_path(staging.tmp / f"{stem}_separation.png") as tmp:
-            fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
+            fig.savefig(tmp, dpi=90, format="png")  # plot_spectrograms already laid it out tight
         import matplotlib.pyplot as plt
 
         plt.close(fig)  # a file, not a stray figure in the caller's notebook

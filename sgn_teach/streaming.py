@@ -239,6 +239,10 @@ class WindowSeparator:
         gain = self._gain(frames)
         x = torch.from_numpy((frames * gain).astype(np.float32)).to(self.device)
         a = self.frontend.analyse(x)
+        if getattr(self.model, "generative", False):  # diffusion (notebook 07): sampled ratio masks, not logits
+            wanted = self.indices.expand(len(frames), -1)  # (W, N)
+            masks = self.model.separation_masks(a["log_mag"], wanted)[0]
+            return self.frontend.apply_masks(masks, a["stft"]).cpu().numpy() / gain[:, :, None]
         if self.conditioned and self.indices is not None:
             wanted = self.indices.expand(len(frames), -1)  # (W, N): the same classes in every window
             if self.takes_classes:

@@ -175,6 +175,10 @@ def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distribu
         raise DataError(f"{data_root}: the val split has clips of {len(val_lib.by_class)} classes; validating on "
                         f"mixtures of N={cfg.train.n_sources} distinct classes needs at least that many "
                         "(add clips, or train without validation: --no-val)")
+    if cfg.model.variant == "diffusion":  # notebook 07: guided by a frozen SGN, whose checkpoint is checked now
+        from .models.diffusion_separator import prepare_condition
+
+        prepare_condition(cfg, lib.classes)
     check_writable_dir(out)
     done = existing_run(out)
     if done and not resume:
@@ -211,7 +215,8 @@ def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distribu
 
 def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
     """CheckpointError unless `state` can be continued with `cfg` (same model config, step ≤ steps)."""
-    if json.loads(state["config"]).get("model") != cfg.to_dict()["model"]:
+    saved = json.loads(state["config"])
+    if saved.get("model") != cfg.to_dict()["model"] or saved.get("diffusion") != cfg.to_dict().get("diffusion"):
         raise CheckpointError(f"{path}: was trained with another model config; use a new --out to start over")
     if state["step"] > cfg.train.steps:
         raise CheckpointError(f"{path} is at step {state['step']}, past --steps {cfg.train.steps}: ask for "
@@ -248,7 +253,12 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
     dev, main = ctx.device, ctx.is_main
     per_rank = cfg.train.batch_size // ctx.world_size
     seed_everything(cfg.train.seed)
-    model = build_model(cfg.model, cfg.audio).to(dev)
+    model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(dev)
+    generative = getattr(model, "generative", False)  # diffusion: its own objective (`targets=` below)
+    if generative and state is None:
+        from .models.diffusion_separator import load_condition_weights
+
+        load_condition_weights(model)  # the trained SGN (a resumed run has it in its checkpoint)
     if cfg.train.channels_last:
         to_channels_last(model)
     # several processes: BatchNorm → synchronised BN (new modules: before the optimiser sees the parameters)
@@ -350,9 +360,15 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
                 feats = mix_features(mixture, sources, frontend, mask=t.mask)
             log_mag = channels_last_input(feats["log_mag"]) if t.channels_last else feats["log_mag"]
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                outputs = step_model(log_mag, classes=class_idx)  # only the N wanted masks are computed
-            loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels, cfg.model.variant,
-                                   weights=loss_weights)
+                if generative:  # the DDPM loss, through forward so that DDP sees it
+                    outputs = step_model(log_mag, classes=class_idx, targets=feats)
+                else:
+                    outputs = step_model(log_mag, classes=class_idx)  # only the N wanted masks are computed
+            if generative:
+                loss, parts = outputs["loss"], outputs["parts"]
+            else:
+                loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels,
+                                       cfg.model.variant, weights=loss_weights)
             for group in opt.param_groups:
                 group["lr"] = t.lr_at(step)
             opt.zero_grad(set_to_none=True)

@@ -11,7 +11,7 @@ import json
 import pytest
 import torch
 
-from sgn_teach.exercises import nb01, nb02, nb03, nb04, nb05
+from sgn_teach.exercises import nb01, nb02, nb03, nb04, nb05, nb07
 
 SHIPPED = [
     # (checker call as the shipped cell makes it, strings of the answer that must not appear)
@@ -29,6 +29,11 @@ SHIPPED = [
     (lambda: nb04.check_presence(None, torch.tensor([3.0, -3.0, 2.0]), ["a", "b", "c"], ["a", "c"]), ["['a', 'c']"]),
     (lambda: nb05.check_mixtures_per_epoch(None), ["1600"]),
     (lambda: nb05.check_cag_dropped_part("?"), ["Expected", "ce`:"]),
+    (lambda: nb07.check_snr_crossing(None), [str(nb07.snr_crossing()), "0.5 − s/2"]),
+    (lambda: nb07.check_x0_from_v(lambda x_t, v, a: (_ for _ in ()).throw(NotImplementedError())),
+     ["√ᾱ_t · x_t − √(1−ᾱ_t) · v"]),
+    (lambda: nb07.check_ddim_step(lambda *a: (_ for _ in ()).throw(NotImplementedError())),
+     ["(x_t − √ᾱ_t x̂_0)/√(1−ᾱ_t)", "√ᾱ_prev x̂_0 + "]),
 ]
 
 

@@ -121,6 +121,8 @@ def test_cli_train_evaluate_separate(lib_root, tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert {"sgn", "mixture", "oracle_ibm", "oracle_irm"} <= set(report["rows"])
+    mean, low, high = report["differences"]["sgn-mixture"]  # the model against the unprocessed mixture, paired
+    assert low <= mean <= high and "sgn − mixture" in r.stdout and "sgn-nmf" not in report["differences"]  # --no-nmf
     for row in report["rows"].values():
         assert {"sdr", "sir", "sar", "si_sdr", "sdr_median", "n"} <= set(row)
     # separate a stereo 22.05 kHz file longer than one clip

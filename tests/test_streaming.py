@@ -132,3 +132,45 @@ def test_bad_samples_found_midway_leave_nothing(tmp_path):
     with pytest.raises(AudioError, match="NaN"):
         separate_file(tmp_path / "in.wav", ck, tmp_path / "out", classes="auto", device="cpu", figure=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no OUT, no temp folder
+
+
+def test_presence_mean_uses_the_non_overlapping_windows_in_any_pieces():
+    """`--classes auto` averages presence over windows 0, 2, 4, … (they tile the signal), however the stream is cut."""
+    from sgn_teach.separate import _presence_mean
+    from sgn_teach.streaming import Windower
+
+    model, cfg = _model("sgn")
+    rng = np.random.default_rng(7)
+    x = 0.1 * rng.standard_normal(int(cfg.audio.n_samples * 5.3)).astype(np.float32)
+    sep = WindowSeparator(model, cfg.audio, None, batch_size=3)
+    w = Windower(cfg.audio.n_samples)
+    windows = np.concatenate([w.push(x), w.flush()])  # (W, size), overlapping by half
+    tiles = windows[0::2]
+    starts = 2 * w.hop * np.arange(len(tiles))  # padded sample where each kept window starts
+    assert np.all(starts[1:] <= starts[:-1] + w.size)  # no gap between kept windows (odd sizes overlap by 1 sample)
+    assert starts[-1] + w.size >= w.hop + len(x)  # and the last reaches the end: every sample is heard
+    want = sep.presence(tiles).mean(0)
+    np.testing.assert_allclose(_presence_mean(sep, iter([x])), want, atol=1e-6)
+    np.testing.assert_allclose(_presence_mean(sep, _pieces(x, rng)), want, atol=1e-6)
+
+
+def test_outputs_are_16_bit_unless_they_exceed_full_scale(tmp_path):
+    """An output that goes above full scale switches to float (nothing clipped); the others stay 16-bit PCM."""
+    from sgn_teach.separate import _Outputs
+
+    rate, n = 8000, 30000
+    rng = np.random.default_rng(8)
+    quiet = 0.5 * np.tanh(rng.standard_normal((2, n))).astype(np.float32)  # (N, n) within full scale
+    loud = quiet.copy()
+    loud[1, 20000:] *= 3.0                                                  # output 1 exceeds it late
+    outs = _Outputs(tmp_path, ["a", "b"], rate, rate, n, keep=0)
+    for i in range(0, n, 7000):
+        outs.add(loud[:, i: i + 7000], final=i + 7000 >= n)
+    outs.finish([tmp_path / "a.wav", tmp_path / "b.wav"])
+    assert sf.info(tmp_path / "a.wav").subtype == "PCM_16" and sf.info(tmp_path / "b.wav").subtype == "FLOAT"
+    a, _ = sf.read(tmp_path / "a.wav", dtype="float32")
+    b, _ = sf.read(tmp_path / "b.wav", dtype="float32")
+    np.testing.assert_allclose(a, loud[0], atol=1 / 32767)          # 16-bit steps
+    np.testing.assert_allclose(b[:14000], loud[1, :14000], atol=1 / 32767)  # written before the switch: 16-bit
+    np.testing.assert_array_equal(b[14000:], loud[1, 14000:])        # from the switch on: exact float, above 1 kept
+    assert b.max() > 1 and sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav"]

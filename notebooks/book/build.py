@@ -117,8 +117,26 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", str(src), str(html), "-d", str(out / "doctrees")]
     print("book:", " ".join(cmd), flush=True)
     rc = subprocess.run(cmd, cwd=src).returncode
+    print_execution_times(out / "doctrees")
     print(f"book: {'built' if rc == 0 else 'FAILED'} in {time.time() - t0:.0f} s → {html / 'index.html'}")
     return rc
+
+
+def print_execution_times(doctrees: Path) -> None:
+    """One line per notebook: how long MyST-NB took to execute it (from Sphinx's saved environment)."""
+    import pickle
+
+    try:
+        with open(doctrees / "environment.pickle", "rb") as f:
+            env = pickle.load(f)
+        runs = {name: meta["exec_data"] for name, meta in sorted(env.nb_metadata.items())
+                if isinstance(meta, dict) and meta.get("exec_data")}
+    except Exception as exc:  # MyST-NB's internals may change: the times are a report, never a failure
+        print(f"book: no execution times ({type(exc).__name__})")
+        return
+    for name, run in runs.items():
+        state = "ok" if run.get("succeeded") else "FAILED"
+        print(f"book: executed {name:40s} {run.get('runtime', float('nan')):7.1f} s  {state}")
 
 
 if __name__ == "__main__":

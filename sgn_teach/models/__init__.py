@@ -1,15 +1,16 @@
 """The networks: SoP's U-Net, the SoP baseline, class tokens, grouping, SGN.
 
 `build_model(model_cfg, audio_cfg)` is the one constructor the rest of the
-package uses; it picks `SoPModel` for variant "sop", `TextConditionedSeparator`
-for "text" (notebook 08) and `SGN` otherwise.
+package uses; it picks `SoPModel` for variant "sop", `DiffusionSeparator` for
+"diffusion" (give it the `DiffusionConfig`), `TextConditionedSeparator` for "text"
+(notebook 08) and `SGN` otherwise.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from ..config import AudioConfig, ModelConfig
+from ..config import AudioConfig, DiffusionConfig, ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel
@@ -24,8 +25,15 @@ __all__ = [
 ]
 
 
-def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig) -> nn.Module:
-    """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`."""
+def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: DiffusionConfig | None = None) -> nn.Module:
+    """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`.
+
+    `diffusion` (``Config.diffusion``) is needed by the "diffusion" variant only.
+    """
+    if model_cfg.variant == "diffusion":  # the generative separator of notebook 07
+        from .diffusion_separator import DiffusionSeparator
+
+        return DiffusionSeparator(model_cfg, audio_cfg, diffusion or DiffusionConfig())
     if model_cfg.variant == "sop":
         return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     if model_cfg.variant == "text":

@@ -1,0 +1,390 @@
+"""Generative separation: sample each source's spectrogram, guided by its class (notebook 07).
+
+DAVIS (Huang et al. 2023) separates by *synthesis*: starting from Gaussian noise, a
+denoiser conditioned on the mixture and on a guide (in DAVIS, video frames) walks
+back to the source's magnitude spectrogram. We have no video; the guide is the class:
+
+    condition "sgn"    g_i, the grouped class feature of a frozen, trained SGN (notebook 04):
+                       (B, C, D) from `SGN.class_features(log_mag)`, row i for class i
+    condition "class"  a learned embedding per class: the simple variant
+
+What is generated (x_0, the data of `sgn_teach.ddpm`). Magnitudes w on the warped grid are
+put on a bounded log scale,
+
+    repr(w) = 2 · clamp(log1p(w / mag_ref) / log1p(mag_max / mag_ref), 0, 1) − 1   ∈ [−1, 1]
+
+(DAVIS: log1p(w)·0.15 clamped to [0, 1]): bounded, because a deterministic sampler clips
+its guesses to the data range; log1p, because it is linear for quiet bins (they all sit
+near −1 and cost nothing) and logarithmic for loud ones, where the structure is;
+mag_ref = 0.1 spreads the course's mixtures (median bin ≈ 0.1, loudest ≈ 90) over the range.
+
+    target "relative" (default)  x_0 = data_scale · clamp(repr(w_i) − repr(w_mix), −1, 1)
+    target "absolute" (DAVIS)    x_0 = data_scale · repr(w_i)
+
+Relative: 0 is "as loud as the mixture", −data_scale "absent", > 0 "louder than the
+mixture"; a fresh network (which predicts x̂_0 ≈ 0) starts from "copy the mixture" instead
+of silence. data_scale = 4 gives x_0 about unit variance (the relative target's RMS is
+≈ 0.24): v-prediction is EDM's preconditioning for data of unit variance, and with data
+four times smaller the network must first learn to undo its own skip path at every
+noise level — in our short runs multi-step sampling then drifted away from the data.
+
+Training, chosen for a CPU budget of ~1000 steps (measured in short runs, see the README):
+one random source per mixture (more mixtures for the same compute), half of the sources
+at the noisiest third of the steps (where the separation is decided; the sampler's first
+step is pure regression), and SoP's per-bin weight log1p(w_mix) so that the loud bins,
+where the sources compete, dominate the loss.
+
+The estimate is inverted like every other row of the course: the sampled magnitude
+becomes a ratio against the mixture on the warped grid, ŵ_i / w_mix clamped to
+[0, max_ratio], un-warped, multiplied with the mixture's linear magnitude and the
+*mixture phase*. (A ratio keeps the mixture's fine linear-frequency detail that the
+128-row warp cannot represent; with max_ratio > 1 the estimate may exceed the mixture
+where the sources cancelled.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import ddpm
+from ..config import AudioConfig, Config, DiffusionConfig, ModelConfig
+from ..errors import CheckpointError
+from ..spectral import EPS
+from .diffusion import SeparationUNet
+
+NOISY_FROM = 2 / 3  # `noisy_share` of the training sources draw t from [NOISY_FROM·T, T)
+
+
+def default_sgn_checkpoint() -> Path:
+    """The shipped small SGN whose g_i guide the shipped diffusion model."""
+    from ..checkpoint import shipped_checkpoint
+
+    return shipped_checkpoint("sgn_small")
+
+
+def shipped_diffusion_checkpoint() -> Path | None:
+    """sgn_teach/checkpoints/diffusion_small.pt, or None while it has not been trained and shipped."""
+    from ..checkpoint import SHIPPED_DIR
+
+    path = SHIPPED_DIR / "diffusion_small.pt"
+    return path if path.is_file() else None
+
+
+class DiffusionSeparator(nn.Module):
+    """A class-conditioned generative separator (DAVIS-style denoiser + DDPM/DDIM).
+
+    Args:
+        model_cfg: `variant` "diffusion" and `n_classes`.
+        audio_cfg: the front-end; the grid is (n_freq_warped, n_frames).
+        dcfg: everything else (see :class:`sgn_teach.config.DiffusionConfig`). With condition
+            "sgn", ``dcfg.sgn_model`` holds the frozen SGN's ModelConfig; its weights are
+            part of this model's state (load them with :func:`load_condition_weights`).
+
+    forward(log_mag (B, 1, F, T), classes (B, K) or None) → dict with
+        masks           (B, K, F, T) ratios in [0, max_ratio], sampled with `sampling_steps` DDIM steps
+        mask_classes    (B, K)
+        presence_logits (B, C) or None — the frozen SGN's presence head (condition "sgn")
+    forward(log_mag, classes (B, N), targets=mix_features(…)) → {"loss", "parts"}: the training loss
+    """
+
+    class_conditioned = True
+    generative = True  # masks are sampled, not predicted in one pass; trains with `training_loss`
+
+    def __init__(self, model_cfg: ModelConfig, audio_cfg: AudioConfig, dcfg: DiffusionConfig) -> None:
+        super().__init__()
+        from .sgn import SGN
+
+        self.cfg, self.dcfg = model_cfg, dcfg
+        self.grid = (audio_cfg.n_freq_warped, audio_cfg.n_frames)
+        self.sgn: SGN | None = None
+        self.class_embed: nn.Embedding | None = None
+        if dcfg.condition == "sgn":
+            if not dcfg.sgn_model:
+                raise ValueError("condition 'sgn' needs the SGN's config in DiffusionConfig.sgn_model "
+                                 "(prepare_condition fills it in from a checkpoint)")
+            sgn_cfg = ModelConfig(**{k: v for k, v in dcfg.sgn_model.items() if k in ModelConfig.__dataclass_fields__})
+            self.sgn = SGN(sgn_cfg, grid=self.grid)
+            self.sgn.requires_grad_(False)  # frozen: only the denoiser trains
+            self.sgn.eval()
+            cond_dim = sgn_cfg.dim
+        else:
+            cond_dim = dcfg.emb_dim
+            self.class_embed = nn.Embedding(model_cfg.n_classes, cond_dim)
+        self.denoiser = SeparationUNet(cond_dim, dcfg.channels, dcfg.levels, dcfg.attention_levels, dcfg.stem,
+                                       dcfg.emb_dim, dcfg.cond_channels, dcfg.heads)
+        self.denoiser.check_grid(*self.grid)
+        self.register_buffer("alpha_bar", ddpm.cosine_alpha_bar(dcfg.timesteps), persistent=False)  # (T,) float64
+        self.sampling_steps = dcfg.sampling_steps  # DDIM steps at inference; change freely
+        self.seed = 0  # the starting noise of every sampling call: the same input gives the same output
+
+    def train(self, mode: bool = True) -> "DiffusionSeparator":
+        """Like nn.Module.train, but the frozen SGN always stays in eval mode."""
+        super().train(mode)
+        if self.sgn is not None:
+            self.sgn.eval()
+        return self
+
+    # ----------------------------------------------------------------- representation
+    def to_repr(self, mag: torch.Tensor) -> torch.Tensor:
+        """Warped magnitude (any shape, ≥ 0) → x ∈ [−1, 1] (the diffusion's data)."""
+        d = self.dcfg
+        top = torch.log1p(torch.tensor(d.mag_max / d.mag_ref))
+        return 2 * (torch.log1p(mag.clamp_min(0) / d.mag_ref) / top).clamp(0, 1) - 1
+
+    def from_repr(self, x: torch.Tensor) -> torch.Tensor:
+        """x ∈ [−1, 1] → warped magnitude (the inverse of `to_repr` below mag_max)."""
+        d = self.dcfg
+        top = torch.log1p(torch.tensor(d.mag_max / d.mag_ref))
+        return d.mag_ref * torch.expm1((x.clamp(-1, 1) + 1) / 2 * top)
+
+    @staticmethod
+    def mixture_magnitude(log_mag: torch.Tensor) -> torch.Tensor:
+        """The network input log(w + eps) back to the warped magnitude w: (B, 1, F, T)."""
+        return (log_mag.float().exp() - EPS).clamp_min(0)
+
+    def encode(self, source_mag: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
+        """The diffusion's data x_0 for a source: (B, N, F, T) and its mixture (B, 1, F, T) → (B, N, F, T) in [−1, 1].
+
+        "absolute" (DAVIS): repr(w_i). "relative": repr(w_i) − repr(w_mix), clamped — 0 means
+        "as loud as the mixture", −1 "absent", > 0 "louder than the mixture".
+        """
+        x = self.to_repr(source_mag)
+        x = x if self.dcfg.target == "absolute" else (x - self.to_repr(mix_mag)).clamp(-1, 1)
+        return self.dcfg.data_scale * x
+
+    def decode(self, x0: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
+        """The inverse of `encode`: x_0 (B, K, F, T), mixture (B, 1, F, T) → source magnitudes (B, K, F, T)."""
+        x0 = (x0 / self.dcfg.data_scale).clamp(-1, 1)
+        if self.dcfg.target == "absolute":
+            return self.from_repr(x0)
+        return self.from_repr((self.to_repr(mix_mag) + x0).clamp(-1, 1))
+
+    # ----------------------------------------------------------------- condition
+    def condition(self, log_mag: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The guide of each wanted source: (B, 1, F, T), (B, K) long → c (B, K, Dc), presence logits (B, C) or None."""
+        if self.sgn is None:
+            return self.class_embed(classes.long()), None  # (B, K) → (B, K, Dc)
+        with torch.no_grad():
+            out = self.sgn.class_features(log_mag)
+        g = out["class_features"]  # (B, C, D)
+        # (B, K) → (B, K, D) for gather: the class features of the wanted classes
+        g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
+        return g.float(), out["presence_logits"]
+
+    @property
+    def has_presence_head(self) -> bool:
+        """Can it choose the classes itself (`--classes auto`)? Only through the frozen SGN's presence head."""
+        return self.sgn is not None
+
+    def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
+        """The class branch alone: {"presence_logits": (B, C) or None} (what `separate` asks before sampling)."""
+        return {"presence_logits": self.presence_logits(log_mag)}
+
+    def presence_logits(self, log_mag: torch.Tensor) -> torch.Tensor | None:
+        """The frozen SGN's presence logits (B, C), or None for the class-embedding condition."""
+        if self.sgn is None:
+            return None
+        with torch.no_grad():
+            return self.sgn.class_features(log_mag)["presence_logits"]
+
+    # ----------------------------------------------------------------- training
+    def training_loss(self, feats: dict[str, torch.Tensor], class_idx: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The DDPM objective on the sources of a batch of mixtures (one random source per mixture,
+        or all of them with ``train_all_sources``).
+
+        Args:
+            feats: from :func:`sgn_teach.data.mix_features`: `log_mag`, `mag_warped` (B, 1, F, T)
+                and `source_mag_warped` (B, N, F, T).
+            class_idx: (B, N) the sources' classes.
+
+        A step t ~ U{0 … T−1} and noise ε per source; x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε; the loss is
+        the squared error of the network's v̂ (or ε̂) against its target, weighted per source by
+        min(1, snr_cap / (1 + SNR_t)), SNR_t = ᾱ_t / (1 − ᾱ_t).
+
+        Why the weight: an error of v̂ is an error of x̂_0 times 1/√(1−ᾱ_t) = √(1 + SNR_t), so plain
+        v-MSE weighs the x_0 of nearly clean steps (SNR in the hundreds) far above that of the
+        noisy steps, where a separation is decided. Capping the weight at snr_cap/(1 + SNR) is
+        the min-SNR-γ strategy (Hang et al. 2023), which trains diffusion models several times
+        faster; in x_0 terms every step then counts min(1 + SNR_t, snr_cap).
+
+        Returns:
+            (loss, {"rec": the loss, "ce": 0, "presence": 0, "total": the loss}) — the parts every model logs.
+        """
+        src = feats["source_mag_warped"]
+        B, N, Fq, T = src.shape
+        if not self.dcfg.train_all_sources:  # one source per mixture: more mixtures for the same compute
+            pick = torch.randint(0, N, (B,), device=src.device)
+            src = src[torch.arange(B, device=src.device), pick][:, None]      # (B, N, F, T) → (B, 1, F, T)
+            class_idx = class_idx.gather(1, pick[:, None])                     # (B, N) → (B, 1)
+            N = 1
+        cond, _ = self.condition(feats["log_mag"], class_idx)                  # (B, N, Dc)
+        x0 = self.encode(src, feats["mag_warped"]).reshape(B * N, 1, Fq, T)   # fold the N sources into the batch
+        mix = self.to_repr(feats["mag_warped"]).repeat_interleave(N, dim=0)  # (B, 1, F, T) → (B·N, 1, F, T)
+        T_ = len(self.alpha_bar)
+        t = torch.randint(0, T_, (B * N,), device=x0.device)
+        noisy = torch.rand(B * N, device=x0.device) < self.dcfg.noisy_share  # these learn the hardest steps
+        t = torch.where(noisy, torch.randint(int(NOISY_FROM * T_), T_, (B * N,), device=x0.device), t)
+        noise = torch.randn_like(x0)
+        x_t = ddpm.q_sample(x0, t, noise, self.alpha_bar)
+        target = ddpm.v_target(x0, noise, t, self.alpha_bar) if self.dcfg.prediction == "v" else noise
+        pred = self.denoiser(x_t, t, mix, cond.reshape(B * N, -1))            # (B, N, Dc) → (B·N, Dc)
+        sq = (pred.float() - target).pow(2)                                    # (B·N, 1, F, T)
+        if self.dcfg.loudness_weight:  # SoP's per-bin weight: the bins where the mixture is loud count more
+            w = torch.log1p(feats["mag_warped"].float()).clamp(1e-3, 10).repeat_interleave(N, dim=0)  # (B·N, 1, F, T)
+            sq = sq * w / w.mean()
+        err = sq.mean(dim=(1, 2, 3))                                           # (B·N,) per source
+        if self.dcfg.snr_cap > 0:
+            a = self.alpha_bar[t]                                             # (B·N,) float64
+            weight = (self.dcfg.snr_cap * (1 - a)).clamp(max=1.0).float()     # snr_cap / (1 + SNR) = snr_cap·(1 − ᾱ)
+        else:
+            weight = torch.ones_like(err)
+        loss = (weight * err).mean()
+        zero = torch.zeros((), device=loss.device)
+        # the parts train() logs for every model: here `rec` is the diffusion loss; there is no ce or presence
+        return loss, {"rec": loss.detach(), "ce": zero, "presence": zero, "total": loss.detach()}
+
+    # ----------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None,
+               generator: torch.Generator | None = None, trajectory: bool = False):
+        """Sample the sources of `classes` from noise with deterministic DDIM.
+
+        Args:
+            log_mag: (B, 1, F, T) the mixture (the network input of every model).
+            classes: (B, K) long.
+            steps: DDIM steps (default `self.sampling_steps`).
+            generator: for the starting noise (default: seeded with `self.seed`).
+            trajectory: also return the per-step {"t", "x_t", "x0_hat"}, each (B, K, F, T).
+
+        Returns:
+            x̂_0 (B, K, F, T), the diffusion's data (`decode` gives magnitudes), and the
+            presence logits (B, C) or None; with trajectory=True a third item.
+        """
+        B, K = classes.shape
+        Fq, T = log_mag.shape[-2:]
+        if generator is None:
+            generator = torch.Generator().manual_seed(self.seed)
+        cond, presence = self.condition(log_mag, classes)
+        cond = cond.reshape(B * K, -1)                                                 # (B, K, Dc) → (B·K, Dc)
+        mix = self.to_repr(self.mixture_magnitude(log_mag)).repeat_interleave(K, dim=0)  # (B·K, 1, F, T)
+
+        def denoise(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self.denoiser(x_t, t, mix, cond)
+
+        result = ddpm.ddim_sample(denoise, (B * K, 1, Fq, T), self.alpha_bar, steps or self.sampling_steps,
+                                  prediction=self.dcfg.prediction, clip=self.dcfg.data_scale, generator=generator,
+                                  device=log_mag.device,
+                                  trajectory=trajectory)
+        x0, traj = result if trajectory else (result, None)
+        x0 = x0.reshape(B, K, Fq, T)  # (B·K, 1, F, T) → (B, K, F, T)
+        if not trajectory:
+            return x0, presence
+        for step in traj:
+            step["x_t"] = step["x_t"].reshape(B, K, Fq, T)
+            step["x0_hat"] = step["x0_hat"].reshape(B, K, Fq, T)
+        return x0, presence, traj
+
+    def masks_from_sample(self, x0: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
+        """Sampled sources x̂_0 (B, K, F, T) → ratios ŵ_i / w_mix in [0, max_ratio]."""
+        mix = self.mixture_magnitude(log_mag)                     # (B, 1, F, T), broadcasts over K
+        est = self.decode(x0, mix)                                # (B, K, F, T) magnitudes
+        return (est / (mix + 1e-8)).clamp(0, self.dcfg.max_ratio)
+
+    @torch.no_grad()
+    def separation_masks(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None
+                         ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """(B, 1, F, T), (B, K) → ratio masks (B, K, F, T) and info {"presence": (B, C)} where the SGN gives it."""
+        x0, presence = self.sample(log_mag, classes, steps)
+        info = {"presence": torch.sigmoid(presence.float())} if presence is not None else {}
+        return self.masks_from_sample(x0, log_mag), info
+
+    def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None,
+                targets: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+        if targets is not None:  # training: the loss of `training_loss` (called through forward, so DDP sees it)
+            loss, parts = self.training_loss(targets, classes)
+            return {"loss": loss, "parts": parts}
+        if classes is None:  # every class: C sampling runs per mixture
+            classes = torch.arange(self.cfg.n_classes, device=log_mag.device).expand(log_mag.shape[0], -1)
+        x0, presence = self.sample(log_mag, classes)
+        return {"masks": self.masks_from_sample(x0, log_mag), "mask_classes": classes, "presence_logits": presence}
+
+
+# --------------------------------------------------------------------------- the frozen SGN
+
+
+def prepare_condition(cfg: Config, classes: list[str]) -> None:
+    """Fill in ``cfg.diffusion.sgn_model`` from the SGN checkpoint (condition "sgn"); check it fits.
+
+    The SGN must have the same front-end (grid) as the diffusion model, class features
+    (any SGN variant, not `sop`) and the library's classes. CheckpointError otherwise.
+    """
+    d = cfg.diffusion
+    if d is None or d.condition != "sgn":
+        return
+    path = Path(d.condition_checkpoint) if d.condition_checkpoint else default_sgn_checkpoint()
+    from ..checkpoint import read_checkpoint
+
+    state = read_checkpoint(path)
+    sgn_cfg = Config.from_dict(json.loads(state["config"]))
+    if sgn_cfg.model.variant not in ("sgn", "sct", "cag", "baseline"):
+        raise CheckpointError(f"{path}: a {sgn_cfg.model.variant!r} model has no class features g_i; "
+                              "condition 'sgn' needs an SGN checkpoint")
+    if (sgn_cfg.audio.n_freq_warped, sgn_cfg.audio.n_frames) != (cfg.audio.n_freq_warped, cfg.audio.n_frames) \
+            or sgn_cfg.audio.n_fft != cfg.audio.n_fft or sgn_cfg.audio.sample_rate != cfg.audio.sample_rate:
+        raise CheckpointError(f"{path}: its front-end (preset {sgn_cfg.preset!r}, grid {sgn_cfg.audio.n_freq_warped}×"
+                              f"{sgn_cfg.audio.n_frames}) does not match the diffusion model's (preset {cfg.preset!r}, "
+                              f"{cfg.audio.n_freq_warped}×{cfg.audio.n_frames}); use an SGN of the same preset")
+    if list(state["classes"]) != list(classes):
+        raise CheckpointError(f"{path}: its classes ({', '.join(state['classes'])}) do not match the data's "
+                              f"({', '.join(classes)})")
+    d.condition_checkpoint = str(path)
+    d.sgn_model = dataclasses.asdict(sgn_cfg.model)  # as rebuilt (older checkpoints get their defaults right)
+
+
+def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | None = None) -> None:
+    """Copy the trained SGN's weights into ``model.sgn`` (from ``dcfg.condition_checkpoint`` by default)."""
+    if model.sgn is None:
+        return
+    from ..checkpoint import read_checkpoint
+
+    path = Path(path or model.dcfg.condition_checkpoint or default_sgn_checkpoint())
+    state = read_checkpoint(path)
+    try:
+        model.sgn.load_state_dict(state["model"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: does not fit the SGN the diffusion model was built for "
+                              f"({str(exc).splitlines()[0][:160]})") from None
+    model.sgn.eval()
+
+
+def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
+    """Rewrite a diffusion checkpoint's default number of DDIM steps (after measuring SDR against steps).
+
+    Only ``diffusion.sampling_steps`` in its config changes; weights, classes, step and
+    history stay as they were. The file is replaced atomically.
+    """
+    from ..atomic import atomic_path
+    from ..checkpoint import read_checkpoint
+
+    state = read_checkpoint(path)
+    cfg = json.loads(state["config"])
+    if not cfg.get("diffusion"):
+        raise CheckpointError(f"{path}: not a diffusion checkpoint")
+    if not 1 <= int(steps) <= int(cfg["diffusion"].get("timesteps", 1000)):
+        raise ValueError(f"steps must be in 1…{cfg['diffusion'].get('timesteps', 1000)}, not {steps}")
+    cfg["diffusion"]["sampling_steps"] = int(steps)
+    state["config"] = json.dumps(cfg, indent=2, sort_keys=True)
+    with atomic_path(Path(path), ".pt") as tmp:
+        torch.save(state, tmp)
+
+
+__all__ = ["DiffusionSeparator", "set_sampling_steps", "prepare_condition", "load_condition_weights",
+           "default_sgn_checkpoint", "shipped_diffusion_checkpoint"]
