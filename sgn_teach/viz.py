@@ -160,3 +160,24 @@ def listening_panel(rows: dict[str, Sequence], sample_rate: int = 11025):
         html.append(f"<tr><td><b>{label}</b></td>{cells}</tr>")
     html.append("</table>")
     return HTML("".join(html))
+
+
+def animation_html(anim, fig, fps: float = 2.0) -> str:
+    """A matplotlib animation as an ``<img>`` of an animated GIF, embedded in the HTML itself.
+
+    ``anim.to_jshtml()`` would give play buttons, but its page loads an icon font
+    from a CDN, and the published course loads nothing from outside itself.
+    The animation's figure `fig` is closed, so it does not also appear as a still.
+    """
+    import base64
+    import tempfile
+    from pathlib import Path
+
+    from matplotlib.animation import PillowWriter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "animation.gif"
+        anim.save(str(path), writer=PillowWriter(fps=fps))
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    plt.close(fig)
+    return f'<img src="data:image/gif;base64,{data}" alt="animation">'
