@@ -99,9 +99,9 @@ class _PresenceMean:
 
     The separator's windows overlap by half; for the presence every other one
     (windows 0, 2, 4, …) is enough: they tile the signal (an odd window length
-    makes neighbours share one sample), so every sample is heard, at half the cost. push(block (L,)) as the stream arrives;
-    result() after the last block. Only `sep.batch_size` windows are held at a
-    time, so memory does not grow with the stream.
+    makes neighbours share one sample), so every sample is heard, at half the cost.
+    push(block (L,)) as the stream arrives; result() after the last block. Only
+    `sep.batch_size` windows are held at a time, so memory does not grow with the stream.
     """
 
     def __init__(self, sep: WindowSeparator) -> None:
@@ -222,7 +222,7 @@ def check_header(path: str | os.PathLike, model_rate: int, min_samples: int) -> 
 
 
 def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, stream_path: Path,
-               presence: _PresenceMean | None = None) -> sf._SoundFileInfo:
+               presence: _PresenceMean | None = None) -> tuple[int, int]:
     """Read the input once, to the end: check it, and keep it as the model will see it.
 
     Each block is checked (NaN/inf samples), mixed down to mono, resampled to
@@ -232,7 +232,7 @@ def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, strea
     After the last block, an empty, silent or too short input is refused.
 
     Returns:
-        the input's soundfile info, with `frames` the exact count (some formats
+        (the input's sample rate, its exact number of frames — some formats
         only estimate it in the header).
     """
     path = Path(path)
@@ -241,9 +241,9 @@ def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, strea
         f = sf.SoundFile(str(path))
     except Exception as exc:
         raise _unreadable(path, exc) from None
+    rate = f.samplerate
     with f, open(stream_path, "wb") as out:
-        info = sf.info(str(path))
-        rs = StreamResampler(f.samplerate, model_rate)
+        rs = StreamResampler(rate, model_rate)
 
         def emit(y: np.ndarray) -> None:  # model-rate samples (k,): to the stream file and the presence pass
             out.write(np.ascontiguousarray(y, dtype=np.float32).tobytes())
@@ -265,11 +265,10 @@ def read_input(path: str | os.PathLike, model_rate: int, min_samples: int, strea
             frames += len(block)
             emit(rs.push(mono))
         emit(rs.flush())
-    _check_length(path, frames, info.samplerate, model_rate, min_samples)
+    _check_length(path, frames, rate, model_rate, min_samples)
     if np.sqrt(energy / frames) < SILENCE_RMS:
         raise AudioError(f"{path}: the file is silent (RMS below {SILENCE_RMS:g})")
-    info.frames = frames
-    return info
+    return rate, frames
 
 
 def _stream_blocks(stream_path: Path) -> Iterator[np.ndarray]:
@@ -407,7 +406,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
     conditioned = getattr(model, "class_conditioned", False)
     auto = conditioned and names is None  # --classes auto: the first pass decides
     acc = _PresenceMean(WindowSeparator(model, cfg.audio, None, dev, batch_size, target_rms)) if auto else None
-    info = read_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1, stream_path, acc)
+    rate, n_frames = read_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1, stream_path, acc)
     presence = None
     if acc is not None:
         presence = acc.result()
@@ -427,12 +426,12 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
             if est.shape[1]:
                 if outputs is None:
                     names = names or [f"source_{i + 1}" for i in range(est.shape[0])]
-                    outputs = _Outputs(staging.tmp, names, model_rate, info.samplerate, info.frames, keep)
+                    outputs = _Outputs(staging.tmp, names, model_rate, rate, n_frames, keep)
                 outputs.add(est)
         est = sep.flush()
         if outputs is None:
             names = names or [f"source_{i + 1}" for i in range(est.shape[0])]
-            outputs = _Outputs(staging.tmp, names, model_rate, info.samplerate, info.frames, keep)
+            outputs = _Outputs(staging.tmp, names, model_rate, rate, n_frames, keep)
         outputs.add(est, final=True)
         outputs.finish([staging.tmp / f"{stem}_{name}.wav" for name in names])
     finally:
@@ -446,7 +445,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
         waves = [np.concatenate(head_in)] + [np.concatenate(h) for h in outputs.head]
         waves = [np.pad(w, (0, max(cfg.audio.n_fft - len(w), 0))) for w in waves]  # at least one STFT window
         mags = [fe.stft(torch.from_numpy(np.ascontiguousarray(w))).abs() for w in waves]
-        cut = f" (first {FIGURE_SECONDS} s)" if info.frames > FIGURE_SECONDS * info.samplerate else ""
+        cut = f" (first {FIGURE_SECONDS} s)" if n_frames > FIGURE_SECONDS * rate else ""
         fig = plot_spectrograms(mags, ["input" + cut, *names], sample_rate=model_rate)
         with atomic_path(staging.tmp / f"{stem}_separation.png") as tmp:
             fig.savefig(tmp, dpi=90, format="png")  # plot_spectrograms already laid it out tight

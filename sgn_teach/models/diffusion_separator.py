@@ -56,6 +56,7 @@ from torch import nn
 from .. import ddpm
 from ..config import AudioConfig, Config, DiffusionConfig, ModelConfig
 from ..errors import CheckpointError
+from ..losses import sop_weight
 from ..spectral import EPS
 from .diffusion import SeparationUNet
 
@@ -238,7 +239,7 @@ class DiffusionSeparator(nn.Module):
         pred = self.denoiser(x_t, t, mix, cond.reshape(B * N, -1))            # (B, N, Dc) → (B·N, Dc)
         sq = (pred.float() - target).pow(2)                                    # (B·N, 1, F, T)
         if self.dcfg.loudness_weight:  # SoP's per-bin weight: the bins where the mixture is loud count more
-            w = torch.log1p(feats["mag_warped"].float()).clamp(1e-3, 10).repeat_interleave(N, dim=0)  # (B·N, 1, F, T)
+            w = sop_weight(feats["mag_warped"].float()).repeat_interleave(N, dim=0)  # (B, 1, F, T) → (B·N, 1, F, T)
             sq = sq * w / w.mean()
         err = sq.mean(dim=(1, 2, 3))                                           # (B·N,) per source
         if self.dcfg.snr_cap > 0:
