@@ -71,11 +71,14 @@ def default_sgn_checkpoint() -> Path:
 
 
 def shipped_diffusion_checkpoint() -> Path | None:
-    """sgn_teach/checkpoints/diffusion_small.pt, or None while it has not been trained and shipped."""
-    from ..checkpoint import SHIPPED_DIR
+    """sgn_teach/checkpoints/diffusion_small.pt, or None where it was removed (notebook 07 then trains a stand-in)."""
+    from ..checkpoint import shipped_checkpoint
+    from ..errors import CheckpointError
 
-    path = SHIPPED_DIR / "diffusion_small.pt"
-    return path if path.is_file() else None
+    try:
+        return shipped_checkpoint("diffusion_small")
+    except CheckpointError:
+        return None
 
 
 class DiffusionSeparator(nn.Module):
