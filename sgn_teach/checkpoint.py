@@ -158,7 +158,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 """The small checkpoints that ship inside the package (package data, so `pip install` brings them)."""
 
-SHIPPED_NAMES = ("sgn_small", "sop_small", "diffusion_small")
+SHIPPED_NAMES = ("sgn_small", "sop_small", "diffusion_small", "text_weak_small")
 
 
 def shipped_checkpoint(name: str = "sgn_small") -> Path:

@@ -86,6 +86,10 @@ def cmd_train(args) -> None:
             overrides[f"diffusion__{key}"] = getattr(args, key)
     _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
+    if args.model == "text":
+        from .weak.cli import apply_weak_args
+
+        apply_weak_args(cfg, args)
     if args.augment is not None:
         from .config import augment_level
 
@@ -177,6 +181,13 @@ def cmd_separate(args) -> None:
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
     _check_sampling_steps(args.sampling_steps)
+    if args.prompt is not None:
+        from .weak.cli import prompt_classes
+
+        if args.classes is not None:
+            raise SGNError("give --classes or --prompt, not both")
+
+        classes = prompt_classes(args.prompt, args.checkpoint)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
                             figure=not args.no_figure, sampling_steps=args.sampling_steps)
     for p in written:
@@ -277,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
     t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=DEVICES)
+    from .weak.cli import add_weak_args
+
+    add_weak_args(t)
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt (without it, an --out that holds a run is refused)")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
@@ -328,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--classes", default=None,
                    help="comma-separated class names, or 'auto' (default: the presence head decides; a sop model "
                         "takes no classes)")
+    s.add_argument("--prompt", default=None,
+                   help='words naming the instruments to separate, e.g. "violin" or "the cello and the flute"')
     s.add_argument("--no-figure", action="store_true", help="skip the spectrogram figure")
     s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     s.add_argument("--device", default="auto", choices=DEVICES)

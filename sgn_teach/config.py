@@ -21,7 +21,9 @@ from typing import Any
 
 MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
-MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS  # everything `train --model` accepts
+# every model kind `train --model` accepts: the mask models, the generative one, and the text-conditioned
+# separator of notebook 08 (sgn_teach.models.text_separator, trained by sgn_teach.weak)
+MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -76,6 +78,7 @@ class ModelConfig:
     n_sources: int = 2            # N masks predicted by the `sop` variant
     logit_scale: bool = True      # mask logits ⟨g_i, U⟩ / √D (False: the unscaled inner product)
     fused_reconstruction: bool = True  # fold g_i into U's last conv (same numbers, far less compute)
+    text_dim: int = 64            # `text`: width E of the prompt embeddings the U-Net is FiLM-conditioned on
 
     def __post_init__(self) -> None:
         if self.variant not in MODEL_KINDS:
@@ -175,6 +178,36 @@ def augment_level(level: str) -> AugmentConfig:
 
 
 @dataclass
+class WeakConfig:
+    """Weak supervision of the text-conditioned separator (`--model text`, notebook 08).
+
+    The separator is trained from *captions* of mixtures ("cello and flute"), never
+    from solo sources, by three switchable losses (sgn_teach.weak.losses):
+    `unsup` mix-and-separate on mixtures of mixtures, `bimodal` audio–text
+    similarity of each separated entity, `consistency` the parts sum back to the
+    mixture. `sup_fraction` of the training mixtures also come with their solo
+    sources (1.0: the supervised model; 0.05: semi-supervised).
+    """
+
+    embedding: str = "course"      # "course" (shipped), a path to one, or "clap:<name or folder>"
+    unsup: bool = True
+    bimodal: bool = True
+    consistency: bool = True
+    sup_fraction: float = 0.0      # share of training mixtures whose solo sources are known
+    w_unsup: float = 1.0
+    w_bimodal: float = 0.1
+    w_consistency: float = 1.0
+    w_sup: float = 1.0
+    temperature: float = 0.07      # of the bi-modal softmax over the class prompts
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sup_fraction <= 1.0:
+            raise ValueError(f"sup_fraction must be in [0, 1], not {self.sup_fraction}")
+        if not (self.unsup or self.bimodal or self.consistency or self.sup_fraction > 0):
+            raise ValueError("switch on at least one loss (unsup, bimodal, consistency) or give sup_fraction > 0")
+
+
+@dataclass
 class DiffusionConfig:
     """The generative separator of notebook 07 (DAVIS-style; `sgn_teach.models.diffusion`).
 
@@ -240,6 +273,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    weak: WeakConfig = field(default_factory=WeakConfig)
     diffusion: DiffusionConfig | None = None  # only for model.variant == "diffusion"
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,6 +301,7 @@ class Config:
             model=build(ModelConfig, model),
             train=build(TrainConfig, train),
             augment=build(AugmentConfig, d.get("augment")),
+            weak=build(WeakConfig, d.get("weak")),
             diffusion=build(DiffusionConfig, d["diffusion"]) if d.get("diffusion") else None,
         )
 

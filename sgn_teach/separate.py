@@ -44,6 +44,8 @@ from .streaming import StreamResampler, Windower, WindowSeparator, best_permutat
 TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured), for checkpoints that do not store it
 BLOCK = 1 << 16      # frames read from the input at a time
 FIGURE_SECONDS = 30  # the spectrogram figure shows at most the first 30 s
+NO_PRESENCE_HEAD = ("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes "
+                    "(--classes a,b, or --prompt \"...\" for a text-conditioned model)")
 
 
 def align_slots(est: np.ndarray, hop: int) -> np.ndarray:
@@ -64,9 +66,9 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
     """
     conditioned = getattr(model, "class_conditioned", False)
     if classes is None or classes == "auto":
-        if conditioned and (getattr(model, "variant", None) == "baseline"
+        if conditioned and (getattr(model, "variant", None) in ("baseline", "text")
                             or getattr(model, "has_presence_head", True) is False):  # e.g. diffusion with class embeddings
-            raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
+            raise DataError(NO_PRESENCE_HEAD)
         return None, None
     if isinstance(classes, str):
         classes = [c.strip() for c in classes.split(",") if c.strip()]
@@ -87,7 +89,7 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
 
 def _auto_from_presence(presence_mean: np.ndarray | None, class_names: list[str]) -> tuple[list[str], list[int]]:
     if presence_mean is None:
-        raise DataError("--classes auto needs a model with a presence head (sgn, sct or cag); name the classes")
+        raise DataError(NO_PRESENCE_HEAD)
     chosen = [i for i, p in enumerate(presence_mean.tolist()) if p > 0.5] or [int(presence_mean.argmax())]
     return [class_names[i] for i in chosen], chosen
 

@@ -65,10 +65,40 @@ def paired_bootstrap_ci(a, b, n_boot: int = 2000, seed: int = 0, level: float = 
     return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level, groups=groups)
 
 
+def per_mixture(scores, n_sources: int) -> np.ndarray:
+    """Per-source scores in mixture order (n_mixtures·N,) → per-mixture means (n_mixtures,), NaNs ignored
+    (a mixture with no finite score gives NaN)."""
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.size % n_sources:
+        raise ValueError(f"{arr.size} scores are not a whole number of {n_sources}-source mixtures")
+    rows = arr.reshape(-1, n_sources)  # (n_mixtures · N,) → (n_mixtures, N): one row per mixture
+    ok = np.isfinite(rows)
+    return np.where(ok.any(1), np.where(ok, rows, 0.0).sum(1) / np.maximum(ok.sum(1), 1), np.nan)
+
+
+def paired_bootstrap_ratio_ci(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+                              ) -> tuple[float, float, float]:
+    """(mean(a) / mean(b), low, high), resampling the items (mixtures) in pairs — e.g. a weak model's share
+    of a supervised one's SDR. Pairs where either score is NaN are dropped."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need the same shape, got {a.shape} and {b.shape}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(n_boot, a.size))  # (n_boot, n) resampled items
+    ratios = a[idx].mean(axis=1) / b[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(a.mean() / b.mean()), float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+
+
 def describe_difference(mean: float, low: float, high: float, unit: str = "dB") -> str:
     """'+1.23 dB [0.80, 1.70]' and whether the interval excludes 0."""
     verdict = "no measurable difference" if low <= 0 <= high else ("better" if low > 0 else "worse")
     return f"{mean:+.2f} {unit} [{low:+.2f}, {high:+.2f}] ({verdict})"
 
 
-__all__ = ["bootstrap_ci", "describe_difference", "mixture_groups", "paired_bootstrap_ci"]
+__all__ = ["bootstrap_ci", "describe_difference", "mixture_groups", "paired_bootstrap_ci", "paired_bootstrap_ratio_ci",
+           "per_mixture"]

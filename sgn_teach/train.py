@@ -133,6 +133,11 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         stopped at a step boundary and saved a checkpoint from which `resume=True`
         continues to exactly the weights of an uninterrupted run.
     """
+    if cfg.model.variant == "text":  # the text-conditioned separator trains from captions (notebook 08)
+        from .weak.train import train_text
+
+        return train_text(cfg, data_root, out_dir, device=device, resume=resume, progress=progress,
+                          validate_during=validate_during, soundfonts=soundfonts)
     out = Path(out_dir)
     check_train_config(cfg)
     ctx = distributed.setup(device)  # one process: rank 0 of 1, nothing else happens

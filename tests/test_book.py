@@ -29,7 +29,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-LESSONS_WITH_AUDIO = ("01_", "02_", "03_", "04_", "05_", "07_")
+LESSONS_WITH_AUDIO = ("01_", "02_", "03_", "04_", "05_", "07_", "08_")
 CHROME_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--disable-dev-shm-usage", "--window-size=1280,1000")

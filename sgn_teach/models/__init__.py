@@ -2,7 +2,8 @@
 
 `build_model(model_cfg, audio_cfg)` is the one constructor the rest of the
 package uses; it picks `SoPModel` for variant "sop", `DiffusionSeparator` for
-"diffusion" (give it the `DiffusionConfig`) and `SGN` otherwise.
+"diffusion" (give it the `DiffusionConfig`), `TextConditionedSeparator` for "text"
+(notebook 08) and `SGN` otherwise.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from ..config import AudioConfig, DiffusionConfig, ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel
+from .text_separator import TextConditionedSeparator
 from .tokens import ClassTokenTransformer, PatchEmbedding
 from .unet import UNet, unet_widths
 
 __all__ = [
     "UNet", "unet_widths", "SoPModel", "PatchEmbedding", "ClassTokenTransformer",
     "CategoryAwareGrouping", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
-    "select_masks", "predicted_classes", "build_model", "count_parameters",
+    "select_masks", "predicted_classes", "build_model", "count_parameters", "TextConditionedSeparator",
 ]
 
 
@@ -34,6 +36,8 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: Diffu
         return DiffusionSeparator(model_cfg, audio_cfg, diffusion or DiffusionConfig())
     if model_cfg.variant == "sop":
         return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+    if model_cfg.variant == "text":
+        return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 

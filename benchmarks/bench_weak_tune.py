@@ -1,0 +1,85 @@
+"""How strongly should the bi-modal loss pull? Choose `w_bimodal` on *validation* mixtures, never on the test set.
+
+    python benchmarks/bench_weak_tune.py --data data/music11 --out outputs/weak_tune [--weights 0.1 1.0] [--steps 600]
+
+Trains notebook 08's weakly-supervised model (`unsup+bimodal+consistency`) once per
+bi-modal weight, and the `unsup` baseline once, with everything else as in
+``benchmarks/bench_weak.py`` (same preset, steps, batch, seed, SoundFont, embedding).
+Then scores them all on the same seeded 2-source mixtures of the **val** clips and prints,
+per weight, the mean SDR / SIR / SAR and the paired-bootstrap 95 % interval of its
+difference to `unsup`. The weight chosen here is ``WeakConfig.w_bimodal``; the table of
+notebook 08 then measures it once on the test clips.
+
+Resumable: finished runs (out/unsup, out/w<weight>) are read back. Fast check:
+--preset tiny --steps 4 --n-mixtures 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sgn_teach.checkpoint import load_checkpoint
+from sgn_teach.data import SoloLibrary
+from sgn_teach.device import get_device
+from sgn_teach.errors import SGNError
+from sgn_teach.evaluate import evaluate
+from sgn_teach.stats import paired_bootstrap_ci, per_mixture
+from sgn_teach.train import MODEL_NAME
+from sgn_teach.weak.table import WEAK, variant_config
+from sgn_teach.weak.train import train_text
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="data/music11")
+    p.add_argument("--out", default="outputs/weak_tune")
+    p.add_argument("--weights", type=float, nargs="+", default=[0.1, 1.0])
+    p.add_argument("--preset", default="small", choices=("tiny", "small", "paper"))
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--n-mixtures", type=int, default=100, help="2-source validation mixtures")
+    p.add_argument("--soundfonts", default="fluidr3")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args()
+    fonts = [f for f in args.soundfonts.split(",") if f] or None
+    out = Path(args.out)
+    runs = {"unsup": out / "unsup", **{f"w_bimodal={w:g}": out / f"w{w:g}" for w in args.weights}}
+    try:
+        for name, run in runs.items():
+            if (run / MODEL_NAME).exists():
+                continue
+            print(f"== training {name}")
+            cfg = variant_config("unsup" if name == "unsup" else WEAK, args.preset, args.steps, args.batch_size)
+            if name != "unsup":
+                cfg.weak.w_bimodal = float(name.split("=")[1])
+            train_text(cfg, args.data, run, device=args.device, resume=True, validate_during=False, soundfonts=fonts)
+        dev = get_device(args.device)
+        loaded = {name: load_checkpoint(run / MODEL_NAME, device=dev) for name, run in runs.items()}
+        val = SoloLibrary(args.data, split="val", soundfonts=fonts)
+        rep = evaluate({k: v[0] for k, v in loaded.items()}, val, loaded["unsup"][1].audio, n_sources=2,
+                       n_mixtures=args.n_mixtures, seed=0, rows=("mixture",), device=dev)
+    except SGNError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    base = per_mixture(rep["scores"]["unsup"]["sdr"], 2)
+    print(f"\n{args.n_mixtures} two-source mixtures of the val clips ({args.steps} steps each)\n")
+    print("| model | SDR | SIR | SAR | vs unsup (dB [95 % CI]) |")
+    print("|---|---:|---:|---:|---:|")
+    for name in [*runs, "mixture"]:
+        row = rep["rows"][name]
+        diff = ""
+        if name not in ("unsup", "mixture"):
+            d, lo, hi = paired_bootstrap_ci(per_mixture(rep["scores"][name]["sdr"], 2), base)
+            diff = f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        print(f"| {name} | {row['sdr']:.2f} | {row['sir']:.2f} | {row['sar']:.2f} | {diff} |")
+    best = max((n for n in runs if n != "unsup"), key=lambda n: float(np.nanmean(rep["scores"][n]["sdr"])))
+    print(f"\nhighest validation SDR: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

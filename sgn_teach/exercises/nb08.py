@@ -1,0 +1,72 @@
+"""Checkers for notebook 08, *Weak supervision through audio–text similarity*.
+
+Each prints ✔ or ✘ with what was expected (via :func:`sgn_teach.exercises.report`),
+returns a bool, and never raises — a placeholder answer just gets a ✘ and a hint
+that does not give the answer away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import report
+
+
+def check_synonym_prompt(prompt: Any) -> bool:
+    """Exercise 1: a prompt naming exactly the saxophone and the acoustic guitar, without those words."""
+    from ..weak.captions import parse_entities
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        return report(False, "", "write your prompt as a string, e.g. prompt_1 = \"...\"")
+    text = prompt.lower().replace("_", " ")
+    found = parse_entities(prompt)
+    if "saxophone" in text or "acoustic guitar" in text:
+        return report(False, "", "the point is to avoid the class names 'saxophone' and 'acoustic guitar': "
+                                 "look at sgn_teach.weak.captions.SYNONYMS for other names")
+    ok = sorted(found) == ["acoustic_guitar", "saxophone"]
+    return report(ok, f"parse_entities({prompt!r}) = {found}: two classes from other names. The parser matches "
+                      "the longest synonym first, so multi-word names win over their parts.",
+                  f"parse_entities({prompt!r}) gives {found}; it should give exactly the saxophone and the "
+                  "acoustic guitar (in any order).")
+
+
+def check_consistent_masks(mask_logits: Any) -> bool:
+    """Exercise 2: mask logits (1, 2, F, T) of two *different* masks whose consistency loss is 0."""
+    import torch
+
+    from ..weak.losses import consistency_loss
+
+    if not isinstance(mask_logits, torch.Tensor) or mask_logits.dim() != 4 or mask_logits.shape[:2] != (1, 2):
+        shape = tuple(mask_logits.shape) if isinstance(mask_logits, torch.Tensor) else type(mask_logits).__name__
+        return report(False, "", f"expected a tensor of shape (1, 2, F, T), got {shape}")
+    logits = mask_logits.detach().float()
+    loss = float(consistency_loss(logits, torch.ones(1, 1, *logits.shape[-2:])))
+    masks = torch.sigmoid(logits)
+    different = float((masks[0, 0] - masks[0, 1]).abs().max()) > 1e-3
+    ok = loss < 1e-8 and different
+    if loss >= 1e-8:
+        hint = f"the consistency loss of your masks is {loss:.3g}, not 0: at every bin the two masks must add up to 1"
+    else:
+        hint = "the loss is 0, but your two masks are (nearly) the same everywhere: make them differ somewhere"
+    return report(ok, "σ(l) + σ(−l) = 1, so any logit map and its negative are consistent: the two estimates "
+                      "then add up to the mixture exactly. Consistency alone says nothing about *which* instrument "
+                      "goes where — that is the bi-modal loss's job.", hint)
+
+
+def check_labelled_count(answer: Any, n_items: int = 1000, seed: int = 0, fraction: float = 0.05) -> bool:
+    """Exercise 3: how many of items 0 … n_items−1 of CaptionedPairs(…, seed, sup_fraction) are labelled?"""
+    import numpy as np
+
+    expected = sum(bool(np.random.default_rng([seed, i, 2]).random() < fraction) for i in range(n_items))
+    try:
+        ok = answer is not None and not isinstance(answer, bool) and int(answer) == expected and float(answer) == expected
+    except (TypeError, ValueError):
+        ok = False
+    return report(ok, f"{expected} of {n_items}: each item is labelled with probability {fraction}, drawn from "
+                      f"(seed, i) alone, so about {fraction * n_items:.0f} and always the same ones. The weak losses "
+                      "still use every item; only the supervised loss is limited to these.",
+                  f"got {answer!r}: count the items i < {n_items} for which ds.labelled(i) is True "
+                  f"(seed {seed}, sup_fraction {fraction}).")
+
+
+__all__ = ["check_synonym_prompt", "check_consistent_masks", "check_labelled_count"]

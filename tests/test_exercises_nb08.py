@@ -1,0 +1,60 @@
+"""Notebook 08's exercise checkers accept right answers, reject wrong ones without giving them away, never raise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sgn_teach.exercises import nb08
+
+
+def test_synonym_prompt(capsys):
+    assert nb08.check_synonym_prompt("an alto sax and a spanish guitar") is True
+    assert "✔" in capsys.readouterr().out
+    assert nb08.check_synonym_prompt("a saxophone and a guitar") is False          # uses a class name
+    assert nb08.check_synonym_prompt("a sax") is False                              # only one of the two
+    assert nb08.check_synonym_prompt("a sax, a guitar and a fiddle") is False       # one too many
+
+
+@pytest.mark.parametrize("placeholder", [None, "", "?", 3, [], ["sax"]])
+def test_synonym_prompt_placeholders(placeholder, capsys):
+    assert nb08.check_synonym_prompt(placeholder) is False
+    out = capsys.readouterr().out
+    assert "✘" in out and "spanish guitar" not in out and "alto sax" not in out  # the hint gives no answer
+
+
+def test_consistent_masks(capsys):
+    logits = torch.randn(1, 1, 8, 8)
+    assert nb08.check_consistent_masks(torch.cat([logits, -logits], 1)) is True
+    assert nb08.check_consistent_masks(torch.zeros(1, 2, 8, 8)) is False            # the same mask twice
+    assert nb08.check_consistent_masks(torch.cat([logits, logits], 1)) is False     # does not sum to 1
+    out = capsys.readouterr().out
+    assert "σ(l) + σ(−l)" not in out.split("✘")[-1]
+
+
+@pytest.mark.parametrize("placeholder", [None, "?", torch.zeros(2, 8, 8), torch.zeros(1, 3, 4, 4), np.zeros((1, 2, 4, 4))])
+def test_consistent_masks_placeholders(placeholder, capsys):
+    assert nb08.check_consistent_masks(placeholder) is False
+    assert "σ(l) + σ(−l)" not in capsys.readouterr().out
+
+
+def test_labelled_count(capsys):
+    expected = sum(bool(np.random.default_rng([0, i, 2]).random() < 0.05) for i in range(1000))
+    assert 25 < expected < 80
+    assert nb08.check_labelled_count(expected) is True
+    assert nb08.check_labelled_count(float(expected)) is True
+    capsys.readouterr()
+    for wrong in (None, True, "many", expected + 1, 50.5):
+        assert nb08.check_labelled_count(wrong) is False
+        assert f"{expected} of" not in capsys.readouterr().out
+
+
+def test_labelled_count_matches_the_dataset(synth_library):
+    from sgn_teach.config import get_preset
+    from sgn_teach.data import MixDataset, SoloLibrary
+    from sgn_teach.weak.data import CaptionedPairs
+
+    lib = SoloLibrary(synth_library, split="all")
+    ds = CaptionedPairs(MixDataset(lib, get_preset("tiny").audio, n_sources=4, n_mixtures=1000, seed=0), 0.05)
+    assert nb08.check_labelled_count(sum(ds.labelled(i) for i in range(1000))) is True

@@ -1,0 +1,373 @@
+"""Notebook 08's pieces: captions, the text-conditioned separator, the audio–text embedding, the weak
+losses and their training step, the command line, and the bootstrap intervals — on tiny data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from torch.utils.data import default_collate
+
+from sgn_teach.config import get_preset
+from sgn_teach.data import MixDataset, SoloLibrary, synth_library
+from sgn_teach.data.classes import MUSIC11_NAMES
+from sgn_teach.errors import CheckpointError
+from sgn_teach.losses import weighted_bce
+from sgn_teach.models import build_model
+from sgn_teach.models.audio_text import CourseAudioText, freeze, load_audio_text, save_audio_text, shipped_path
+from sgn_teach.spectral import SpectralFrontEnd
+from sgn_teach.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
+from sgn_teach.weak.captions import entity_prompt, make_caption, parse_entities, vocabulary
+from sgn_teach.weak.data import CaptionedPairs, split_pairs
+from sgn_teach.weak.embedding import contrastive_loss
+from sgn_teach.weak.losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
+from sgn_teach.weak.train import train_text, weak_step
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def lib_root(tmp_path_factory):
+    """A synthesized MUSIC-11 library with train / val / test clips of every class."""
+    root = tmp_path_factory.mktemp("weaklib") / "music11"
+    synth_library(root, clips_per_class=10, seed=5, duration=2.0, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def embedding():
+    """An untrained course embedding on the tiny preset's front-end (seeded), frozen as training uses it."""
+    torch.manual_seed(0)
+    return freeze(CourseAudioText(vocabulary(), get_preset("tiny").audio, dim=16, width=4))
+
+
+def _tiny_text(steps=4, **weak):
+    cfg = get_preset("tiny", "text", train__steps=steps, train__batch_size=2, train__ckpt_every=2, train__val_every=1000)
+    for k, v in weak.items():
+        setattr(cfg.weak, k, v)
+    return cfg
+
+
+# --------------------------------------------------------------------------- captions
+
+@pytest.mark.parametrize("text, expected", [
+    ("cello and flute", ["cello", "flute"]),
+    ("A Cello, two VIOLINS and a tuba!", ["cello", "violin", "tuba"]),
+    ("chinese fiddle with a fiddle", ["erhu", "violin"]),        # longest synonym first
+    ("acoustic_guitar", ["acoustic_guitar"]),
+    ("an alto sax and saxophones", ["saxophone"]),               # each class once
+    ("someone playing the violoncello", ["cello"]),
+    ("a piano and drums", []),                                   # not in the vocabulary
+    ("", []),
+])
+def test_parse_entities(text, expected):
+    assert parse_entities(text) == expected
+
+
+def test_parse_entities_respects_the_class_list():
+    assert parse_entities("cello and flute", ["flute", "tuba"]) == ["flute"]
+
+
+def test_captions_round_trip_through_the_parser():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        k = int(rng.integers(1, 5))
+        classes = list(rng.choice(MUSIC11_NAMES, size=k, replace=False))
+        caption = make_caption(classes, rng)
+        assert sorted(parse_entities(caption)) == sorted(classes), caption
+
+
+def test_entity_prompt_and_vocabulary():
+    assert entity_prompt("acoustic_guitar") == "the sound of a acoustic guitar"
+    vocab = vocabulary()
+    assert vocab == sorted(set(vocab)) and {"cello", "fiddle", "and", "sound"} <= set(vocab)
+
+
+# --------------------------------------------------------------------------- the separator
+
+def test_text_separator_shapes_and_class_path():
+    torch.manual_seed(0)
+    cfg = get_preset("tiny", "text", model__text_dim=8)
+    model = build_model(cfg.model, cfg.audio).eval()
+    F_, T = cfg.audio.n_freq_warped, cfg.audio.n_frames
+    model.set_entity_text(torch.randn(11, 8))
+    x = torch.randn(3, 1, F_, T)
+    assert model(x)["mask_logits"].shape == (3, 11, F_, T)            # every class
+    classes = torch.tensor([[1, 4], [0, 2], [7, 3]])
+    out = model(x, classes=classes)
+    assert out["mask_logits"].shape == (3, 2, F_, T) and torch.equal(out["mask_classes"], classes)
+    via_cond = model(x, cond=model.entity_text[classes])["mask_logits"]
+    torch.testing.assert_close(out["mask_logits"], via_cond)
+    with pytest.raises(ValueError, match="entity embeddings"):
+        model.set_entity_text(torch.zeros(11, 9))
+
+
+def test_each_prompt_gets_its_own_decoder_pass():
+    """K prompts at once give the masks of K single-prompt calls (the repeat/reshape keeps mixtures and prompts apart)."""
+    torch.manual_seed(1)
+    cfg = get_preset("tiny", "text", model__text_dim=8)
+    model = build_model(cfg.model, cfg.audio)
+    for film in model.film:  # leave the zero init so that prompts matter
+        torch.nn.init.normal_(film.proj.weight, std=0.5)
+    model.eval()
+    x = torch.randn(2, 1, cfg.audio.n_freq_warped, cfg.audio.n_frames)
+    cond = torch.randn(2, 3, 8)
+    joint = model(x, cond=cond)["mask_logits"]
+    for b in range(2):
+        for k in range(3):
+            single = model(x[b:b + 1], cond=cond[b:b + 1, k:k + 1])["mask_logits"][0, 0]
+            torch.testing.assert_close(joint[b, k], single, atol=1e-5, rtol=1e-5)
+    assert (joint[:, 0] - joint[:, 1]).abs().max() > 1e-3  # different prompts, different masks
+
+
+def test_film_starts_as_identity():
+    """Zero-initialised FiLM: an untrained separator gives the same mask for every prompt."""
+    cfg = get_preset("tiny", "text", model__text_dim=8)
+    model = build_model(cfg.model, cfg.audio).eval()
+    out = model(torch.randn(1, 1, cfg.audio.n_freq_warped, cfg.audio.n_frames), cond=torch.randn(1, 2, 8))
+    torch.testing.assert_close(out["mask_logits"][:, 0], out["mask_logits"][:, 1])
+
+
+# --------------------------------------------------------------------------- losses
+
+def test_consistency_is_zero_exactly_when_masks_sum_to_one():
+    logits = torch.randn(2, 1, 4, 5)
+    complementary = torch.cat([logits, -logits], 1)          # σ(l) + σ(−l) = 1
+    w = torch.rand(2, 1, 4, 5) + 0.1
+    assert consistency_loss(complementary, w) < 1e-12
+    assert consistency_loss(torch.cat([logits, logits + 3], 1), w) > 1e-3
+
+
+def test_bimodal_loss_prefers_the_right_entity():
+    text = torch.nn.functional.normalize(torch.randn(5, 8), dim=-1)
+    labels = torch.tensor([0, 3, 4])
+    right, acc_right = bimodal_loss(text[labels], text, labels)
+    wrong, acc_wrong = bimodal_loss(text[torch.tensor([1, 2, 0])], text, labels)
+    assert right < wrong and acc_right == 1.0 and acc_wrong == 0.0
+
+
+def test_supervised_and_mix_of_mixtures_losses():
+    logits, target, w = torch.randn(3, 2, 4, 4), torch.rand(3, 2, 4, 4).round(), torch.rand(3, 1, 4, 4)
+    rows = torch.tensor([False, True, False])
+    torch.testing.assert_close(supervised_loss(logits, target, w, rows), weighted_bce(logits[1:2], target[1:2], w[1:2]))
+    assert supervised_loss(logits, target, w, torch.zeros(3, dtype=torch.bool)) == 0
+    torch.testing.assert_close(mix_of_mixtures_loss(logits, target, w), weighted_bce(logits, target, w))
+
+
+# --------------------------------------------------------------------------- data and the training step
+
+def test_captioned_pairs(lib_root):
+    lib = SoloLibrary(lib_root, split="train")
+    audio = get_preset("tiny").audio
+    ds = CaptionedPairs(MixDataset(lib, audio, n_sources=4, n_mixtures=8, seed=0), sup_fraction=0.25)
+    item = ds[3]
+    names = [lib.classes[int(c)] for c in item["class_idx"]]
+    assert sorted(parse_entities(item["caption_1"])) == sorted(names[:2])
+    assert sorted(parse_entities(item["caption_2"])) == sorted(names[2:])
+    assert ds[3]["caption_1"] == item["caption_1"]                     # seeded
+    x1, x2, mix = split_pairs(item["sources"][None])
+    torch.testing.assert_close(mix[0], item["sources"].sum(0))
+    raw = 4 * item["sources"]                                           # undo MixDataset's ÷4
+    torch.testing.assert_close(x1[0], (raw[0] + raw[1]) / 2)            # a 2-source mixture at the ÷2 level
+    torch.testing.assert_close(x2[0], (raw[2] + raw[3]) / 2)
+    share = np.mean([ds.labelled(i) for i in range(4000)])
+    assert 0.22 < share < 0.28
+    with pytest.raises(ValueError, match="4 sources"):
+        CaptionedPairs(MixDataset(lib, audio, n_sources=2, n_mixtures=2))
+
+
+@pytest.fixture(scope="module")
+def weak_batch(lib_root):
+    lib = SoloLibrary(lib_root, split="train")
+    cfg = _tiny_text()
+    ds = CaptionedPairs(MixDataset(lib, cfg.audio, n_sources=4, n_mixtures=4, seed=0), sup_fraction=1.0)
+    return default_collate([ds[i] for i in range(3)]), lib.classes
+
+
+@pytest.mark.parametrize("switches, parts_on", [
+    (dict(unsup=True, bimodal=False, consistency=False, sup_fraction=0.0), {"unsup"}),
+    (dict(unsup=False, bimodal=True, consistency=False, sup_fraction=0.0), {"bimodal"}),
+    (dict(unsup=False, bimodal=False, consistency=True, sup_fraction=0.0), {"consistency"}),
+    (dict(unsup=False, bimodal=False, consistency=False, sup_fraction=1.0), {"sup"}),
+    (dict(unsup=True, bimodal=True, consistency=True, sup_fraction=1.0), {"unsup", "bimodal", "consistency", "sup"}),
+])
+def test_each_loss_is_switchable(weak_batch, embedding, switches, parts_on):
+    batch, classes = weak_batch
+    cfg = _tiny_text(**switches)
+    cfg.model.text_dim = embedding.dim
+    torch.manual_seed(0)
+    model = build_model(cfg.model, cfg.audio)
+    class_text = embedding.text_features([entity_prompt(c) for c in classes])
+    model.set_entity_text(class_text)
+    loss, parts = weak_step(model, embedding, batch, SpectralFrontEnd(cfg.audio), cfg, classes, class_text)
+    assert {k for k in ("unsup", "bimodal", "consistency", "sup") if parts[k] != 0} == parts_on
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0]
+    assert grads, "no gradient reached the separator"
+    assert all(p.grad is None for p in embedding.parameters())        # the embedding stays frozen
+
+
+def test_bimodal_gradient_reaches_the_prompt_conditioning(weak_batch, embedding):
+    """Only the bi-modal loss on: its gradient flows through the embedding's audio tower into FiLM."""
+    batch, classes = weak_batch
+    cfg = _tiny_text(unsup=False, bimodal=True, consistency=False)
+    cfg.model.text_dim = embedding.dim
+    model = build_model(cfg.model, cfg.audio)
+    class_text = embedding.text_features([entity_prompt(c) for c in classes])
+    model.set_entity_text(class_text)
+    loss, _ = weak_step(model, embedding, batch, SpectralFrontEnd(cfg.audio), cfg, classes, class_text)
+    loss.backward()
+    assert model.film[0].proj.weight.grad.abs().sum() > 0
+
+
+def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
+    kw = dict(device="cpu", progress=False, validate_during=False, embedding=embedding)
+    straight = train_text(_tiny_text(4, sup_fraction=0.5), lib_root, tmp_path / "a", **kw)
+    train_text(_tiny_text(2, sup_fraction=0.5), lib_root, tmp_path / "b", **kw)
+    resumed = train_text(_tiny_text(4, sup_fraction=0.5), lib_root, tmp_path / "b", resume=True, **kw)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    assert [r["total"] for r in straight["train"]] == pytest.approx([r["total"] for r in resumed["train"]], abs=1e-5)
+    with pytest.raises(CheckpointError, match="another model or loss"):
+        train_text(_tiny_text(4, bimodal=False), lib_root, tmp_path / "b", resume=True, **kw)
+
+
+def test_text_model_evaluates_and_separates(lib_root, tmp_path, embedding):
+    from sgn_teach.checkpoint import load_checkpoint
+    from sgn_teach.evaluate import evaluate
+    from sgn_teach.separate import separate_wave
+
+    train_text(_tiny_text(2), lib_root, tmp_path / "r", device="cpu", progress=False, validate_during=False,
+               embedding=embedding)
+    model, cfg, classes, _, _ = load_checkpoint(tmp_path / "r" / "model.pt")
+    assert torch.allclose(model.entity_text, embedding.text_features([entity_prompt(c) for c in classes]))
+    rep = evaluate({"text": model}, SoloLibrary(lib_root, split="test"), cfg.audio, n_sources=3, n_mixtures=2,
+                   rows=("mixture",), progress=False)
+    assert rep["rows"]["text"]["n"] == 6 and np.isfinite(rep["rows"]["text"]["sdr"])
+    wave = np.random.default_rng(0).standard_normal(30000).astype(np.float32) * 0.1
+    est, presence = separate_wave(model, wave, cfg.audio, classes, ["violin", "cello"])
+    assert list(est) == ["violin", "cello"] and est["violin"].shape == wave.shape and presence == {}
+
+
+# --------------------------------------------------------------------------- the course embedding
+
+def test_course_embedding_is_level_invariant_and_unit(embedding):
+    wave = torch.randn(2, 16383) * 0.1
+    a = embedding.audio_features(wave)
+    torch.testing.assert_close(a.norm(dim=-1), torch.ones(2))
+    torch.testing.assert_close(embedding.audio_features(wave * 7.0), a, atol=1e-4, rtol=1e-4)
+    t = embedding.text_features(["a cello", "a cello qwertyuiop", "a flute"])  # unknown words are ignored
+    torch.testing.assert_close(t[0], t[1])
+    assert not torch.allclose(t[0], t[2])
+
+
+def test_contrastive_loss_prefers_aligned_pairs():
+    text = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    labels = torch.tensor([0, 1, 2, 3, 0, 1])
+    scale = torch.tensor(np.log(10.0))
+    assert contrastive_loss(text[labels], text, labels, scale) < contrastive_loss(text[labels.flip(0)], text, labels,
+                                                                                 scale)
+
+
+def test_course_embedding_checkpoint_roundtrip(tmp_path, embedding):
+    save_audio_text(tmp_path / "e.pt", embedding, step=3)
+    loaded = load_audio_text(tmp_path / "e.pt")
+    wave = torch.randn(1, 16383)
+    torch.testing.assert_close(loaded.audio_features(wave), embedding.audio_features(wave))
+    assert not any(p.requires_grad for p in loaded.parameters())
+    cfg = get_preset("tiny")
+    from sgn_teach.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "sgn.pt", build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
+    with pytest.raises(CheckpointError, match="not a course audio–text embedding"):
+        load_audio_text(tmp_path / "sgn.pt")
+
+
+def test_shipped_embedding_loads():
+    model = load_audio_text(shipped_path())
+    assert model.text_features([entity_prompt(c) for c in MUSIC11_NAMES]).shape == (11, model.dim)
+
+
+# --------------------------------------------------------------------------- statistics
+
+def test_bootstrap_intervals():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 3, 200)
+    better = base + 1.0 + rng.normal(0, 0.5, 200)
+    d, lo, hi = paired_bootstrap_ci(better, base)
+    assert 0.8 < d < 1.2 and 0 < lo < d < hi
+    d0, lo0, hi0 = paired_bootstrap_ci(base + rng.normal(0, 0.5, 200), base)
+    assert lo0 < 0 < hi0
+    assert paired_bootstrap_ci(better, base) == (d, lo, hi)                    # seeded
+    m, lo, hi = bootstrap_ci(base)
+    assert lo < m < hi and abs(m - base.mean()) < 1e-12
+    r, lo, hi = paired_bootstrap_ratio_ci(base + 10, base + 20)
+    assert lo < r < hi and abs(r - (base.mean() + 10) / (base.mean() + 20)) < 1e-12
+    with pytest.raises(ValueError, match="same shape"):
+        paired_bootstrap_ci([1, 2], [1, 2, 3])
+
+
+def test_per_mixture_means():
+    assert per_mixture([1, 3, 5, np.nan, np.nan, np.nan], 2).tolist()[:2] == [2.0, 5.0]
+    assert np.isnan(per_mixture([1, 3, 5, np.nan, np.nan, np.nan], 2)[2])
+    with pytest.raises(ValueError, match="whole number"):
+        per_mixture([1, 2, 3], 2)
+
+
+def test_build_table_compares_paired_rows():
+    from sgn_teach.weak.table import build_table, format_weak_table, paper_comparison
+
+    rng = np.random.default_rng(1)
+    n_mix, N = 40, 2
+    base = rng.normal(2, 2, n_mix * N)
+    scores = {"unsup": base, "unsup+bimodal+consistency": base + 3, "supervised": base + 4, "semi (5 %)": base + 5,
+              "mixture": base - 2}
+    rep = {"scores": {k: {"sdr": v.tolist()} for k, v in scores.items()},
+           "rows": {k: {"sir": 0.0, "sar": 0.0, "si_sdr": 0.0} for k in scores}}
+    table = build_table({2: rep}, ["unsup", "unsup+bimodal+consistency", "supervised", "semi (5 %)"], {}, n_boot=200)
+    weak = table["results"]["2"]["unsup+bimodal+consistency"]
+    assert weak["vs_unsup"]["diff"] == pytest.approx(3.0) and weak["vs_unsup"]["ci"] == pytest.approx([3.0, 3.0])
+    assert weak["share_of_supervised"]["ratio"] == pytest.approx((base.mean() + 3) / (base.mean() + 4))
+    assert "semi (5 %)" in format_weak_table(table) and "| yes | yes" in paper_comparison(table)
+
+
+# --------------------------------------------------------------------------- command line
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sgn_teach", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
+    run = tmp_path / "run"
+    r = _cli("train", "--data", lib_root, "--out", run, "--model", "text", "--preset", "tiny", "--steps", "2",
+             "--batch-size", "2", "--no-val", "--device", "cpu", "--losses", "unsup,consistency", "--sup-fraction", "0.05")
+    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = json.loads(torch.load(run / "model.pt", weights_only=True)["config"])
+    assert cfg["model"]["variant"] == "text" and cfg["weak"]["bimodal"] is False and cfg["weak"]["sup_fraction"] == 0.05
+    wav = tmp_path / "in.wav"
+    sf.write(wav, np.random.default_rng(0).standard_normal(20000).astype(np.float32) * 0.1, 16000)
+    r = _cli("separate", wav, "--checkpoint", run / "model.pt", "--out", tmp_path / "sep", "--prompt",
+             "a Violin and a chinese fiddle")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "sep").glob("*.wav")) == ["in_erhu.wav", "in_violin.wav"]
+    r = _cli("separate", wav, "--checkpoint", run / "model.pt", "--out", tmp_path / "none", "--prompt", "a piano")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "none").exists()
+    r = _cli("train", "--data", lib_root, "--out", tmp_path / "bad", "--model", "text", "--losses", "mixit")
+    assert r.returncode == 2 and "unknown loss mixit" in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_weak_modules_do_not_import_transformers():
+    code = ("import sys, sgn_teach.weak.train, sgn_teach.weak.table, sgn_teach.models.clap, sgn_teach.cli; "
+            "print('transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr[-1000:]
