@@ -6,8 +6,10 @@ Trains notebook 08's weakly-supervised model (`unsup+bimodal+consistency`) once 
 bi-modal weight, and the `unsup` baseline once, with everything else as in
 ``benchmarks/bench_weak.py`` (same preset, steps, batch, seed, SoundFont, embedding).
 Then scores them all on the same seeded 2-source mixtures of the **val** clips and prints,
-per weight, the mean SDR / SIR / SAR and the paired-bootstrap 95 % interval of its
-difference to `unsup`. The weight chosen here is ``WeakConfig.w_bimodal``; the table of
+per weight, the mean SDR / SIR / SAR, the paired-bootstrap 95 % interval of its
+difference to `unsup`, and the bi-modal accuracy of its estimates over the last 100 training steps
+(how often the embedding names the prompted entity — near 100 % while SDR falls means the
+separator learned to please the embedding, not to separate). The weight chosen here is ``WeakConfig.w_bimodal``; the table of
 notebook 08 then measures it once on the test clips.
 
 Resumable: finished runs (out/unsup, out/w<weight>) are read back. Fast check:
@@ -17,6 +19,7 @@ Resumable: finished runs (out/unsup, out/w<weight>) are read back. Fast check:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -67,15 +70,19 @@ def main() -> int:
         return 2
     base = per_mixture(rep["scores"]["unsup"]["sdr"], 2)
     print(f"\n{args.n_mixtures} two-source mixtures of the val clips ({args.steps} steps each)\n")
-    print("| model | SDR | SIR | SAR | vs unsup (dB [95 % CI]) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| model | SDR | SIR | SAR | vs unsup (dB [95 % CI]) | bi-modal accuracy, last 100 steps |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name in [*runs, "mixture"]:
         row = rep["rows"][name]
         diff = ""
         if name not in ("unsup", "mixture"):
             d, lo, hi = paired_bootstrap_ci(per_mixture(rep["scores"][name]["sdr"], 2), base)
             diff = f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-        print(f"| {name} | {row['sdr']:.2f} | {row['sir']:.2f} | {row['sar']:.2f} | {diff} |")
+        acc = ""
+        if name in runs and name != "unsup":
+            train_log = json.loads((runs[name] / "history.json").read_text())["train"]
+            acc = f"{np.mean([r['bimodal_acc'] for r in train_log[-100:]]):.0%}"
+        print(f"| {name} | {row['sdr']:.2f} | {row['sir']:.2f} | {row['sar']:.2f} | {diff} | {acc} |")
     best = max((n for n in runs if n != "unsup"), key=lambda n: float(np.nanmean(rep["scores"][n]["sdr"])))
     print(f"\nhighest validation SDR: {best}")
     return 0
