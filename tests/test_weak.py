@@ -136,12 +136,28 @@ def test_film_starts_as_identity():
 
 # --------------------------------------------------------------------------- losses
 
-def test_consistency_is_zero_exactly_when_masks_sum_to_one():
-    logits = torch.randn(2, 1, 4, 5)
-    complementary = torch.cat([logits, -logits], 1)          # σ(l) + σ(−l) = 1
+def test_consistency_is_the_bce_of_the_union_of_a_captions_entity_masks():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 2, 3, 4, 5)                      # (B, caption, entity, F, T)
+    target = (torch.rand(2, 2, 4, 5) > 0.5).float()
     w = torch.rand(2, 1, 4, 5) + 0.1
-    assert consistency_loss(complementary, w) < 1e-12
-    assert consistency_loss(torch.cat([logits, logits + 3], 1), w) > 1e-3
+    union = 1 - (1 - torch.sigmoid(logits)).prod(2)          # (B, caption, F, T)
+    expected = (w * torch.nn.functional.binary_cross_entropy(union, target, reduction="none")).mean()
+    torch.testing.assert_close(consistency_loss(logits, target, w), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_consistency_rewards_masks_that_rebuild_their_own_mixture_and_stays_finite():
+    target = torch.zeros(1, 2, 4, 6)
+    target[:, 0, :, :3] = 1                                   # mixture 1 owns the first 3 frames, mixture 2 the rest
+    target[:, 1] = 1 - target[:, 0]
+    w = torch.ones(1, 1, 4, 6)
+    tiled = torch.full((1, 2, 2, 4, 6), -30.0)                # each caption's first entity takes its mixture's frames
+    tiled[:, 0, 0, :, :3] = 30
+    tiled[:, 1, 0, :, 3:] = 30
+    swapped = tiled.flip(1)                                   # caption 1's entities take mixture 2's frames
+    good, bad = consistency_loss(tiled, target, w), consistency_loss(swapped, target, w)
+    assert torch.isfinite(good) and torch.isfinite(bad)
+    assert good < 1e-6 < 1.0 < bad
 
 
 def test_bimodal_loss_prefers_the_right_entity():
