@@ -242,6 +242,34 @@ def test_bimodal_gradient_reaches_the_prompt_conditioning(weak_batch, embedding)
     assert model.film[0].proj.weight.grad.abs().sum() > 0
 
 
+def test_weak_losses_hear_the_mixture_of_mixtures_in_one_pass(weak_batch, embedding):
+    """unsup + bimodal + consistency: one separator call on the B mixtures of mixtures, prompted with the 2 captions
+    and the 2·2 entities; the entity estimates it scores are cut from the mixture of mixtures, not from x1 or x2."""
+    batch, classes = weak_batch
+    cfg = _tiny_text(unsup=True, bimodal=True, consistency=True, sup_fraction=0.0)
+    cfg.model.text_dim = embedding.dim
+    model = build_model(cfg.model, cfg.audio)
+    class_text = embedding.text_features([entity_prompt(c) for c in classes])
+    model.set_entity_text(class_text)
+    calls = []
+    original = model.forward
+
+    def recording(log_mag, classes=None, cond=None):
+        calls.append((log_mag, cond))
+        return original(log_mag, classes, cond)
+
+    model.forward = recording
+    frontend = SpectralFrontEnd(cfg.audio)
+    weak_step(model, embedding, batch, frontend, cfg, classes, class_text)
+    assert len(calls) == 1
+    log_mag, cond = calls[0]
+    B = batch["sources"].shape[0]
+    assert cond.shape == (B, 2 + 4, embedding.dim)
+    torch.testing.assert_close(log_mag, frontend.analyse(split_pairs(batch["sources"])[2])["log_mag"])
+    ent1 = [classes.index(c) for c in parse_entities(batch["caption_1"][0], classes)]
+    torch.testing.assert_close(cond[0, 2:4], class_text[ent1])          # caption 1's entities follow the captions
+
+
 def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
     kw = dict(device="cpu", progress=False, validate_during=False, embedding=embedding)
     straight = train_text(_tiny_text(4, sup_fraction=0.5), lib_root, tmp_path / "a", **kw)
