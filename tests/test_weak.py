@@ -415,3 +415,17 @@ def test_weak_modules_do_not_import_transformers():
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]
+
+
+def test_readme_quotes_the_shipped_weak_table():
+    """README's notebook-08 figures are the shipped table's (bench_weak.py --ship), not a number typed by hand."""
+    from sgn_teach.weak.table import SHIPPED_TABLE, WEAK
+
+    table = json.loads(SHIPPED_TABLE.read_text())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    vs = table["results"]["2"][WEAK]["vs_unsup"]
+    share = table["results"]["2"][WEAK]["share_of_supervised"]
+    assert f"{vs['diff']:+.2f} dB [{vs['ci'][0]:+.2f}, {vs['ci'][1]:+.2f}]" in readme
+    assert f"{100 * share['ratio']:.1f} % [{100 * share['ci'][0]:.1f}, {100 * share['ci'][1]:.1f}]" in readme
+    for name, row in table["results"]["2"].items():
+        assert f"| {name} | {row['sdr']:.2f} [" in readme, f"README's weak table lacks the shipped {name} row"
