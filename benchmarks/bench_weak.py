@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sgn_teach.checkpoint import SHIPPED_DIR
 from sgn_teach.errors import SGNError
 from sgn_teach.train import MODEL_NAME
 from sgn_teach.weak.table import SHIPPED_TABLE, VARIANTS, WEAK, format_weak_table, paper_comparison, run_dir, run_table
 
-SHIPPED_MODEL = SHIPPED_TABLE.parent / "text_weak_small.pt"
+SHIPPED_MODEL = SHIPPED_DIR / "text_weak_small.pt"  # shipped_checkpoint("text_weak_small") reads it back
 
 
 def estimate(args, fonts) -> None:

@@ -184,8 +184,9 @@ class WeakConfig:
     The separator is trained from *captions* of mixtures ("cello and flute"), never
     from solo sources, by three switchable losses (sgn_teach.weak.losses):
     `unsup` mix-and-separate on mixtures of mixtures, `bimodal` audio–text
-    similarity of each separated entity, `consistency` the parts sum back to the
-    mixture. `sup_fraction` of the training mixtures also come with their solo
+    similarity of each separated entity, `consistency` each caption's entities,
+    separated from the mixture of mixtures, sum back to that caption's mixture.
+    `sup_fraction` of the training mixtures also come with their solo
     sources (1.0: the supervised model; 0.05: semi-supervised).
     """
 

@@ -136,12 +136,28 @@ def test_film_starts_as_identity():
 
 # --------------------------------------------------------------------------- losses
 
-def test_consistency_is_zero_exactly_when_masks_sum_to_one():
-    logits = torch.randn(2, 1, 4, 5)
-    complementary = torch.cat([logits, -logits], 1)          # σ(l) + σ(−l) = 1
+def test_consistency_is_the_bce_of_the_union_of_a_captions_entity_masks():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 2, 3, 4, 5)                      # (B, caption, entity, F, T)
+    target = (torch.rand(2, 2, 4, 5) > 0.5).float()
     w = torch.rand(2, 1, 4, 5) + 0.1
-    assert consistency_loss(complementary, w) < 1e-12
-    assert consistency_loss(torch.cat([logits, logits + 3], 1), w) > 1e-3
+    union = 1 - (1 - torch.sigmoid(logits)).prod(2)          # (B, caption, F, T)
+    expected = (w * torch.nn.functional.binary_cross_entropy(union, target, reduction="none")).mean()
+    torch.testing.assert_close(consistency_loss(logits, target, w), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_consistency_rewards_masks_that_rebuild_their_own_mixture_and_stays_finite():
+    target = torch.zeros(1, 2, 4, 6)
+    target[:, 0, :, :3] = 1                                   # mixture 1 owns the first 3 frames, mixture 2 the rest
+    target[:, 1] = 1 - target[:, 0]
+    w = torch.ones(1, 1, 4, 6)
+    tiled = torch.full((1, 2, 2, 4, 6), -30.0)                # each caption's first entity takes its mixture's frames
+    tiled[:, 0, 0, :, :3] = 30
+    tiled[:, 1, 0, :, 3:] = 30
+    swapped = tiled.flip(1)                                   # caption 1's entities take mixture 2's frames
+    good, bad = consistency_loss(tiled, target, w), consistency_loss(swapped, target, w)
+    assert torch.isfinite(good) and torch.isfinite(bad)
+    assert good < 1e-6 < 1.0 < bad
 
 
 def test_bimodal_loss_prefers_the_right_entity():
@@ -224,6 +240,34 @@ def test_bimodal_gradient_reaches_the_prompt_conditioning(weak_batch, embedding)
     loss, _ = weak_step(model, embedding, batch, SpectralFrontEnd(cfg.audio), cfg, classes, class_text)
     loss.backward()
     assert model.film[0].proj.weight.grad.abs().sum() > 0
+
+
+def test_weak_losses_hear_the_mixture_of_mixtures_in_one_pass(weak_batch, embedding):
+    """unsup + bimodal + consistency: one separator call on the B mixtures of mixtures, prompted with the 2 captions
+    and the 2·2 entities; the entity estimates it scores are cut from the mixture of mixtures, not from x1 or x2."""
+    batch, classes = weak_batch
+    cfg = _tiny_text(unsup=True, bimodal=True, consistency=True, sup_fraction=0.0)
+    cfg.model.text_dim = embedding.dim
+    model = build_model(cfg.model, cfg.audio)
+    class_text = embedding.text_features([entity_prompt(c) for c in classes])
+    model.set_entity_text(class_text)
+    calls = []
+    original = model.forward
+
+    def recording(log_mag, classes=None, cond=None):
+        calls.append((log_mag, cond))
+        return original(log_mag, classes, cond)
+
+    model.forward = recording
+    frontend = SpectralFrontEnd(cfg.audio)
+    weak_step(model, embedding, batch, frontend, cfg, classes, class_text)
+    assert len(calls) == 1
+    log_mag, cond = calls[0]
+    B = batch["sources"].shape[0]
+    assert cond.shape == (B, 2 + 4, embedding.dim)
+    torch.testing.assert_close(log_mag, frontend.analyse(split_pairs(batch["sources"])[2])["log_mag"])
+    ent1 = [classes.index(c) for c in parse_entities(batch["caption_1"][0], classes)]
+    torch.testing.assert_close(cond[0, 2:4], class_text[ent1])          # caption 1's entities follow the captions
 
 
 def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
@@ -371,3 +415,17 @@ def test_weak_modules_do_not_import_transformers():
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]
+
+
+def test_readme_quotes_the_shipped_weak_table():
+    """README's notebook-08 figures are the shipped table's (bench_weak.py --ship), not a number typed by hand."""
+    from sgn_teach.weak.table import SHIPPED_TABLE, WEAK
+
+    table = json.loads(SHIPPED_TABLE.read_text())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    vs = table["results"]["2"][WEAK]["vs_unsup"]
+    share = table["results"]["2"][WEAK]["share_of_supervised"]
+    assert f"{vs['diff']:+.2f} dB [{vs['ci'][0]:+.2f}, {vs['ci'][1]:+.2f}]" in readme
+    assert f"{100 * share['ratio']:.1f} % [{100 * share['ci'][0]:.1f}, {100 * share['ci'][1]:.1f}]" in readme
+    for name, row in table["results"]["2"].items():
+        assert f"| {name} | {row['sdr']:.2f} [" in readme, f"README's weak table lacks the shipped {name} row"

@@ -1,4 +1,4 @@
-"""The weak-supervision losses of notebook 08 (Mahmud et al., ICML 2024, adapted to mask estimation).
+"""The weak-supervision losses of notebook 08 (Mahmud et al., ICLR 2024, adapted to mask estimation).
 
 All spectrogram tensors are on the warped grid; masks are sigmoid(mask logits).
 
@@ -7,13 +7,19 @@ All spectrogram tensors are on the warped grid; masks are sigmoid(mask logits).
   each caption and must give back that mixture — SoP's mix-and-separate one
   level up, with whole mixtures as the "sources". No solo source is needed.
 * **bi-modal similarity** (:func:`bimodal_loss`): each *entity* of a caption
-  ("cello") is separated from its own mixture; the audio–text model must find
+  ("cello") is separated from the mixture of mixtures; the audio–text model must find
   that estimate closer to the text of its entity than to the text of every
   other class (a softmax over the C class prompts at temperature τ).
-* **consistency** (:func:`consistency_loss`): the entities' estimates must sum
-  back to the mixture. With the mixture's phase, Σ_k ŝ_k = iSTFT((Σ_k M_k)·X),
-  which is the mixture exactly when Σ_k M_k = 1, so the loss is the weighted
-  mean of (Σ_k M_k − 1)².
+* **consistency** (:func:`consistency_loss`): the entities of caption i,
+  each separated from the *mixture of mixtures*, must add back up to mixture
+  i — the parts named by a caption rebuild the audio it captions, and nothing
+  of the other mixture. With the mixture's phase, Σ_k ŝ_k = iSTFT((Σ_k M_k)·X);
+  with binary masks that is x_i exactly when the entity masks of caption i
+  together cover the bins of x_i and no others, so the loss is the weighted
+  BCE of their union 1 − Π_k (1 − M_k) against x_i's mask in the mixture of
+  mixtures (the target `unsup` uses). It is what turns a caption into a
+  lesson about each entity: "cello" must leave out every bin of the other
+  mixture, whatever instruments that one holds.
 * **supervised** (:func:`supervised_loss`): where solo sources are known, SoP's
   weighted BCE against their mask targets (the supervised model, and the
   labelled share of the semi-supervised one).
@@ -33,12 +39,25 @@ def mix_of_mixtures_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight
     return weighted_bce(mask_logits, target, weight)
 
 
-def consistency_loss(mask_logits: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Σ_k M_k should be 1 at every bin: mask_logits (B, K, F, T) of *all* K entities of each
-    mixture, weight (B, 1, F, T) → Σ w·(Σ_k σ(l_k) − 1)² / Σ w (scalar)."""
-    total = torch.sigmoid(mask_logits.float()).sum(1, keepdim=True)   # (B, 1, F, T)
-    w = weight.float()
-    return (w * (total - 1).pow(2)).sum() / w.sum().clamp(min=1e-8)
+def consistency_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The entity masks of each caption should rebuild that caption's mixture inside the mixture of mixtures.
+
+    Args:
+        mask_logits: (B, P, n, F, T) logits of the n entities of each of the P captions, all separated
+            from the same mixture of mixtures.
+        target: (B, P, F, T) mask of each captioned mixture in the mixture of mixtures (binary or ratio).
+        weight: (B, 1, F, T) per-bin weight.
+
+    Returns:
+        mean over bins of weight · BCE(1 − Π_k (1 − σ(l_k)), target) (scalar) — 0 only when the union of a
+        caption's entity masks is its mixture's mask.
+    """
+    # 1 − union = Π_k (1 − σ(l_k)) = exp(−Σ_k softplus(l_k)): sum in log space so saturated masks stay finite
+    s = F.softplus(mask_logits.float()).sum(2)                       # (B, P, n, F, T) → (B, P, F, T)
+    log_union = torch.log(-torch.expm1(-s.clamp(min=1e-6)))          # log(1 − e^{−s}) = log union
+    t = target.float()
+    bce = -t * log_union + (1 - t) * s                               # −t log u − (1 − t) log(1 − u)
+    return (weight.float() * bce).mean()
 
 
 def bimodal_loss(audio_emb: torch.Tensor, class_text: torch.Tensor, labels: torch.Tensor,

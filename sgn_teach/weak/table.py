@@ -1,4 +1,4 @@
-"""Notebook 08's table: the paper's setting (Mahmud et al., ICML 2024, Table 1) on the course data.
+"""Notebook 08's table: the paper's setting (Mahmud et al., ICLR 2024, Table 1) on the course data.
 
 Five text-conditioned separators, the same network, data, steps and seed, differing only in the losses:
 

@@ -1,17 +1,15 @@
 """Training the text-conditioned separator from captions (`python -m sgn_teach train --model text`).
 
-One step, for B captioned pairs (sgn_teach.weak.data) — the losses on, per
-``cfg.weak``, are computed from these passes of the separator:
+One step, for B captioned pairs (sgn_teach.weak.data), makes one pass of the
+separator over the mixture of mixtures x1 + x2 (its encoder once, its decoder
+once per prompt) with the prompts the losses on (``cfg.weak``) need:
 
-    mixture of mixtures, prompted with caption 1 and caption 2  → `unsup` (masks of x1 and x2 inside it)
-    x1 and x2, prompted with each entity of their caption        → `bimodal`, `consistency`, `sup`
+    caption 1, caption 2                                → `unsup` (the masks of x1 and x2 inside it)
+    each entity of caption 1, each entity of caption 2  → `consistency` (caption i's entities rebuild x_i)
+                                                          and `bimodal` (each estimate sounds like its entity)
 
-The entities are *parsed from the caption text* (sgn_teach.weak.captions), not
-read from the data set's labels; solo sources are read only for the `sup`
-loss, and only for the items flagged `labelled`. The caption prompts are
-embedded by the audio–text model's text tower; entity prompts use the
-separator's stored entity embeddings — the same text tower's embeddings of
-"the sound of a <class>", filled in before the first step.
+and, for the items whose solo sources may be read (`labelled`), one pass over
+x1 and x2 prompted with each entity of their caption → `sup`.
 
 The loop keeps train.py's contract: step s sees items s·B … s·B+B−1, so
 ``resume=True`` continues to the same weights; checkpoint.pt / model.pt /
@@ -74,45 +72,56 @@ def weak_step(model: torch.nn.Module, embedding: torch.nn.Module, batch: dict, f
     zero = torch.zeros((), device=dev)
     parts = {k: zero for k in ("unsup", "bimodal", "bimodal_acc", "consistency", "sup")}
     total = zero
-    if w.unsup:
+    captions = list(batch["caption_1"]) + list(batch["caption_2"])
+    ent = entity_indices(captions, classes, dev)                              # (2B, n) parsed from the text
+    n = ent.shape[1]
+    use_entities = w.bimodal or w.consistency
+    if w.unsup or use_entities:
         with torch.no_grad():
             fm = frontend.analyse(mix)
             halves = frontend.warped_magnitude(torch.stack([x1, x2], 1) / 2)   # (B, 2, F, T): the two parts of mix
-            target = mask_target(halves, fm["mag_warped"], cfg.train.mask)
-            caps = embedding.text_features(list(batch["caption_1"]) + list(batch["caption_2"]))  # (2B, E)
-            cond = torch.stack([caps[:B], caps[B:]], 1)                     # (B, 2, E): caption 1, caption 2
-        out = model(fm["log_mag"], cond=cond)["mask_logits"]                 # (B, 2, F, T)
-        parts["unsup"] = mix_of_mixtures_loss(out, target, sop_weight(fm["mag_warped"]))
-        total = total + w.w_unsup * parts["unsup"]
+            target = mask_target(halves, fm["mag_warped"], cfg.train.mask)      # (B, 2, F, T): x1's and x2's masks
+            weight = sop_weight(fm["mag_warped"])
+            prompts = []
+            if w.unsup:
+                caps = embedding.text_features(captions)                        # (2B, E)
+                prompts.append(torch.stack([caps[:B], caps[B:]], 1))            # (B, 2, E): caption 1, caption 2
+            if use_entities:
+                ent_mix = torch.cat([ent[:B], ent[B:]], 1)                      # (B, 2n): caption 1's entities, then 2's
+                prompts.append(model.condition(ent_mix))                        # (B, 2n, E)
+        out = model(fm["log_mag"], cond=torch.cat(prompts, 1))["mask_logits"]  # (B, 2 and/or 2n, F, T)
+        if w.unsup:
+            parts["unsup"] = mix_of_mixtures_loss(out[:, :2], target, weight)
+            total = total + w.w_unsup * parts["unsup"]
+        if use_entities:
+            ent_logits = out[:, -2 * n:]                                        # (B, 2n, F, T)
+            if w.consistency:
+                per_caption = ent_logits.reshape(B, 2, n, *ent_logits.shape[-2:])  # (B, 2n, ..) → (B, caption, entity, ..)
+                parts["consistency"] = consistency_loss(per_caption, target, weight)
+                total = total + w.w_consistency * parts["consistency"]
+            if w.bimodal:
+                est = frontend.apply_masks(torch.sigmoid(ent_logits.float()), fm["stft"])  # (B, 2n, L) estimates
+                audio = embedding.audio_features(est.reshape(-1, est.shape[-1]))   # (B·2n, E)
+                parts["bimodal"], parts["bimodal_acc"] = bimodal_loss(audio, class_text, ent_mix.reshape(-1),
+                                                                      w.temperature)
+                total = total + w.w_bimodal * parts["bimodal"]
     labelled = batch["labelled"].to(dev)
-    use_sup = w.sup_fraction > 0 and bool(labelled.any())
-    if w.bimodal or w.consistency or use_sup:
-        x = torch.cat([x1, x2])                                               # (2B, L): every caption's own mixture
-        captions = list(batch["caption_1"]) + list(batch["caption_2"])
-        ent = entity_indices(captions, classes, dev)                          # (2B, n) parsed from the text
+    rows = torch.cat([labelled, labelled])                                    # (2B,) rows of [x1; x2]
+    if w.sup_fraction > 0 and bool(rows.any()):
         with torch.no_grad():
+            x = torch.cat([x1, x2])[rows]                                     # (R, L): the labelled captions' mixtures
             fx = frontend.analyse(x)
-        logits = model(fx["log_mag"], classes=ent)["mask_logits"]             # (2B, n, F, T)
-        weight = sop_weight(fx["mag_warped"])
-        if w.consistency:
-            parts["consistency"] = consistency_loss(logits, weight)
-            total = total + w.w_consistency * parts["consistency"]
-        if w.bimodal:
-            est = frontend.apply_masks(torch.sigmoid(logits.float()), fx["stft"])  # (2B, n, L) estimates
-            audio = embedding.audio_features(est.reshape(-1, est.shape[-1]))   # (2B·n, E)
-            parts["bimodal"], parts["bimodal_acc"] = bimodal_loss(audio, class_text, ent.reshape(-1), w.temperature)
-            total = total + w.w_bimodal * parts["bimodal"]
-        if use_sup:
-            with torch.no_grad():
-                src = 2 * batch["sources"]                                    # ÷4 → ÷2: the sources of x1 and x2
-                src = torch.cat([src[:, :2], src[:, 2:]])                     # (2B, 2, L) in source order
-                cls = torch.cat([batch["class_idx"][:, :2], batch["class_idx"][:, 2:]]).to(dev)  # (2B, 2)
-                # put the sources in the caption's entity order: slot k holds the source of class ent[:, k]
-                order = (cls[:, None, :] == ent[:, :, None]).float().argmax(-1)  # (2B, n, 2) → (2B, n)
-                src = torch.gather(src, 1, order[:, :, None].expand(-1, -1, src.shape[-1]))
-                target = mask_target(frontend.warped_magnitude(src), fx["mag_warped"], cfg.train.mask)
-            parts["sup"] = supervised_loss(logits, target, weight, torch.cat([labelled, labelled]))
-            total = total + w.w_sup * parts["sup"]
+            src = 2 * batch["sources"]                                        # ÷4 → ÷2: the sources of x1 and x2
+            src = torch.cat([src[:, :2], src[:, 2:]])[rows]                   # (R, 2, L) in source order
+            cls = torch.cat([batch["class_idx"][:, :2], batch["class_idx"][:, 2:]]).to(dev)[rows]  # (R, 2)
+            # put the sources in the caption's entity order: slot k holds the source of class ent[:, k]
+            order = (cls[:, None, :] == ent[rows][:, :, None]).float().argmax(-1)  # (R, n, 2) → (R, n)
+            src = torch.gather(src, 1, order[:, :, None].expand(-1, -1, src.shape[-1]))
+            sup_target = mask_target(frontend.warped_magnitude(src), fx["mag_warped"], cfg.train.mask)
+        logits = model(fx["log_mag"], classes=ent[rows])["mask_logits"]       # (R, n, F, T)
+        parts["sup"] = supervised_loss(logits, sup_target, sop_weight(fx["mag_warped"]),
+                                       torch.ones(len(logits), dtype=torch.bool, device=dev))
+        total = total + w.w_sup * parts["sup"]
     out = {k: float(v.detach()) for k, v in parts.items()}
     out["total"] = float(total.detach())
     out["mix_rms"] = float(x1.pow(2).mean(-1).sqrt().median())
