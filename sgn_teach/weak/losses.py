@@ -78,9 +78,11 @@ def bimodal_loss(audio_emb: torch.Tensor, class_text: torch.Tensor, labels: torc
 
 
 def supervised_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                    rows: torch.Tensor) -> torch.Tensor:
+                    rows: torch.Tensor | None = None) -> torch.Tensor:
     """Weighted BCE on the rows whose solo sources are known: (B, K, F, T), (B, K, F, T), (B, 1, F, T),
-    rows (B,) bool → scalar (0 with no labelled row, so a batch without one adds nothing)."""
+    rows (B,) bool or None (every row) → scalar (0 with no labelled row, so a batch without one adds nothing)."""
+    if rows is None:
+        return weighted_bce(mask_logits, target, weight)
     if not bool(rows.any()):
         return mask_logits.sum() * 0.0  # keeps the graph, adds nothing
     return weighted_bce(mask_logits[rows], target[rows], weight[rows])

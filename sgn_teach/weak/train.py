@@ -1,8 +1,8 @@
 """Training the text-conditioned separator from captions (`python -m sgn_teach train --model text`).
 
 One step, for B captioned pairs (sgn_teach.weak.data), makes one pass of the
-separator over the mixture of mixtures x1 + x2 (its encoder once, its decoder
-once per prompt) with the prompts the losses on (``cfg.weak``) need:
+separator over the mixture of mixtures x = (x1 + x2)/2 (its encoder once, its
+decoder once per prompt) with the prompts the losses on (``cfg.weak``) need:
 
     caption 1, caption 2                                → `unsup` (the masks of x1 and x2 inside it)
     each entity of caption 1, each entity of caption 2  → `consistency` (caption i's entities rebuild x_i)
@@ -10,6 +10,13 @@ once per prompt) with the prompts the losses on (``cfg.weak``) need:
 
 and, for the items whose solo sources may be read (`labelled`), one pass over
 x1 and x2 prompted with each entity of their caption → `sup`.
+
+The entities are *parsed from the caption text* (sgn_teach.weak.captions), not
+read from the data set's labels; solo sources are read only for the `sup`
+loss, and only for the items flagged `labelled`. The caption prompts are
+embedded by the audio–text model's text tower; entity prompts use the
+separator's stored entity embeddings — the same text tower's embeddings of
+"the sound of a <class>", filled in before the first step.
 
 The loop keeps train.py's contract: step s sees items s·B … s·B+B−1, so
 ``resume=True`` continues to the same weights; checkpoint.pt / model.pt /
@@ -119,8 +126,7 @@ def weak_step(model: torch.nn.Module, embedding: torch.nn.Module, batch: dict, f
             src = torch.gather(src, 1, order[:, :, None].expand(-1, -1, src.shape[-1]))
             sup_target = mask_target(frontend.warped_magnitude(src), fx["mag_warped"], cfg.train.mask)
         logits = model(fx["log_mag"], classes=ent[rows])["mask_logits"]       # (R, n, F, T)
-        parts["sup"] = supervised_loss(logits, sup_target, sop_weight(fx["mag_warped"]),
-                                       torch.ones(len(logits), dtype=torch.bool, device=dev))
+        parts["sup"] = supervised_loss(logits, sup_target, sop_weight(fx["mag_warped"]))  # every row is labelled
         total = total + w.w_sup * parts["sup"]
     out = {k: float(v.detach()) for k, v in parts.items()}
     out["total"] = float(total.detach())
