@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from sgn_teach.checkpoint import load_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
 from sgn_teach.train import MODEL_NAME, train

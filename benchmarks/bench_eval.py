@@ -14,7 +14,7 @@ import argparse
 import time
 
 from sgn_teach.checkpoint import load_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate, format_table
 

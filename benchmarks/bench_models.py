@@ -20,8 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from sgn_teach.config import MODEL_VARIANTS, PRESETS, get_preset  # noqa: E402
-from sgn_teach.device import get_device  # noqa: E402
+from sgn_teach.core.config import MODEL_VARIANTS, PRESETS, get_preset  # noqa: E402
+from sgn_teach.core.device import get_device  # noqa: E402
 from sgn_teach.losses import sgn_loss, sop_weight  # noqa: E402
 from sgn_teach.models import build_model, count_parameters  # noqa: E402
 

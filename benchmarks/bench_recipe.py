@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sgn_teach.atomic import write_json
 from sgn_teach.checkpoint import load_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.core.atomic import write_json
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
 from sgn_teach.stats import mixture_groups, paired_bootstrap_ci

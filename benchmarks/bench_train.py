@@ -13,7 +13,7 @@ STFT/warp/targets, forward, loss, backward, optimiser) in three settings:
 and prints mixtures per second and ms per mixture. With --quality-steps K > 0 it then
 trains each setting K steps from the same seed on the same mixtures and prints the
 validation SDR of each, so a speed-up is shown not to cost quality. bf16 is only
-trained where the hardware computes it natively (sgn_teach.device.bf16_supported);
+trained where the hardware computes it natively (sgn_teach.core.device.bf16_supported);
 elsewhere PyTorch emulates it (measured ~18× slower on an AVX2-only CPU) and the
 line says so instead (--force-bf16 trains it anyway).
 """
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import torch
 
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
+from sgn_teach.core.device import bf16_supported, get_device
 from sgn_teach.data import MixDataset, SoloLibrary, finish_batch, mix_features, synth_library
-from sgn_teach.device import bf16_supported, get_device
 from sgn_teach.losses import sgn_loss
 from sgn_teach.models import build_model
 from sgn_teach.spectral import SpectralFrontEnd

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from sgn_teach.checkpoint import SHIPPED_DIR
-from sgn_teach.errors import SGNError
+from sgn_teach.core.errors import SGNError
 from sgn_teach.train import MODEL_NAME
 from sgn_teach.weak.table import SHIPPED_TABLE, VARIANTS, WEAK, format_weak_table, paper_comparison, run_dir, run_table
 
@@ -41,8 +41,8 @@ def estimate(args, fonts) -> None:
     """Time `reps` training steps of every row and BSS Eval of a few mixtures; print the table's expected wall time."""
     from torch.utils.data import default_collate
 
+    from sgn_teach.core.device import get_device
     from sgn_teach.data import MixDataset, SoloLibrary
-    from sgn_teach.device import get_device
     from sgn_teach.metrics import bss_eval_batch
     from sgn_teach.models import build_model
     from sgn_teach.models.audio_text import load_embedding

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .atomic import write_json
-from .config import get_preset
+from .core.atomic import write_json
+from .core.config import get_preset
 from .stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
 
 DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
@@ -106,8 +106,8 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
     """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
     from .analysis import figure3_data, figure4_data
     from .checkpoint import load_checkpoint
+    from .core.device import get_device
     from .data import SoloLibrary
-    from .device import get_device
     from .evaluate import evaluate
     from .train import MODEL_NAME, train
 

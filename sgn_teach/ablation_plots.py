@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_path
+from .core.atomic import atomic_path
 from .viz import plt
 
 CLASS_COLOURS = plt.get_cmap("tab10").colors + ("#222222",)  # 11 distinct colours, one per class

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import AudioConfig
+from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .losses import pit_bce
 from .spectral import SpectralFrontEnd

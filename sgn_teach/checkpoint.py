@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from .atomic import atomic_path
-from .config import Config
-from .errors import CheckpointError
+from .core.atomic import atomic_path
+from .core.config import Config
+from .core.errors import CheckpointError
 
 FORMAT = "sgn-teach-checkpoint-v1"
 

@@ -1,6 +1,6 @@
 """`python -m sgn_teach …`: the stable command line (DESIGN.md §4).
 
-Errors a user can cause (see :mod:`sgn_teach.errors`) print one line and exit 2.
+Errors a user can cause (see :mod:`sgn_teach.core.errors`) print one line and exit 2.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
-from .atomic import write_json
-from .config import MODEL_KINDS, PRESETS
-from .errors import SGNError
+from .core.atomic import write_json
+from .core.config import MODEL_KINDS, PRESETS
+from .core.errors import SGNError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -38,7 +38,7 @@ def _on_sigterm(signum, frame):
 
 
 def cmd_data(args) -> None:
-    from .preflight import require_int, require_positive
+    from .core.checks import require_int, require_positive
 
     require_int("--clips-per-class", args.clips_per_class)
     require_positive("--duration", args.duration)
@@ -63,7 +63,7 @@ def cmd_data(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .config import get_preset
+    from .core.config import get_preset
     from .train import train
 
     overrides = {}
@@ -91,7 +91,7 @@ def cmd_train(args) -> None:
 
         apply_weak_args(cfg, args)
     if args.augment is not None:
-        from .config import augment_level
+        from .core.config import augment_level
 
         cfg.augment = augment_level(args.augment)
     if args.no_augment:
@@ -127,11 +127,11 @@ def _check_sampling_steps(steps: int | None, model=None) -> None:
 
 def cmd_evaluate(args) -> None:
     from .checkpoint import load_checkpoint
+    from .core.checks import check_writable_file, require_int
+    from .core.device import get_device
+    from .core.errors import CheckpointError
     from .data import SoloLibrary
-    from .device import get_device
-    from .errors import CheckpointError
     from .evaluate import evaluate, format_per_class, format_table, paired_differences
-    from .preflight import check_writable_file, require_int
 
     require_int("--n-mixtures", args.n_mixtures)
     require_int("--n-sources", args.n_sources)
@@ -196,7 +196,7 @@ def cmd_separate(args) -> None:
 
 def cmd_ablate(args) -> None:
     from .ablate import format_tables, run_ablations
-    from .interrupt import TrainingInterrupted
+    from .core.interrupt import TrainingInterrupted
 
     try:
         results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     0 done; 2 a user error (one `error: …` line on stderr, nothing written);
     130 / 143 stopped by SIGINT / SIGTERM (a training saves and says how to resume).
     """
-    from .interrupt import TrainingInterrupted, exit_status
+    from .core.interrupt import TrainingInterrupted, exit_status
 
     try:
         args = build_parser().parse_args(argv)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path, write_json
 from .audio import save_audio
 from .checkpoint import load_checkpoint, shipped_checkpoint
+from .core.atomic import atomic_path, write_json
+from .core.device import get_device
 from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
-from .device import get_device
 from .evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
 from .spectral import SpectralFrontEnd
 
@@ -63,7 +63,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     for name, shipped_name in SHIPPED.items():
         ckpt = None if train else shipped_checkpoint(shipped_name)
         if ckpt is None:
-            from .config import get_preset
+            from .core.config import get_preset
             from .train import MODEL_NAME
             from .train import train as train_model
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import AudioConfig
+from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .metrics import bss_eval_batch, summarize
 from .nmf import SupervisedNMF, class_magnitudes
@@ -70,7 +70,7 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
         if "presence" not in info:
-            from .errors import ConfigError
+            from .core.errors import ConfigError
 
             raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
         detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
@@ -106,7 +106,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         recall, f1}} (macro-averaged over classes), "scores": {name: {"sdr": [...], …}}
         (per source, for confidence intervals), "setup": {...}}.
     """
-    from .preflight import require_int
+    from .core.checks import require_int
 
     require_int("--n-mixtures", n_mixtures)
     require_int("--n-sources", n_sources)

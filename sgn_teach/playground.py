@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import MODEL_VARIANTS, get_preset
+from .core.config import MODEL_VARIANTS, get_preset
 
 FRIENDLY = {"depth": "model__depth", "heads": "model__heads", "dim": "model__dim", "assign": "model__assign",
             "mask": "train__mask", "w_rec": "train__w_rec", "w_ce": "train__w_ce", "w_presence": "train__w_presence",

@@ -10,7 +10,7 @@ rate.
 Memory does not grow with the file's length: the file is read in blocks and
 every stage streams (:mod:`sgn_teach.streaming`); the estimates go to temp files
 as they are finished. The set of output files is atomic
-(:func:`sgn_teach.atomic.atomic_dir`): all of them appear, or none.
+(:func:`sgn_teach.core.atomic.atomic_dir`): all of them appear, or none.
 
 Level: each window is scaled to the median RMS of the mixtures the model was
 trained on (stored in the checkpoint; :data:`TRAIN_RMS` for older ones) and the
@@ -33,11 +33,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .atomic import AtomicDir, atomic_path
 from .audio import SILENCE_RMS, require_audio_file
 from .checkpoint import load_checkpoint
-from .device import get_device
-from .errors import AudioError, ConfigError, DataError, OutputError
+from .core.atomic import AtomicDir, atomic_path
+from .core.device import get_device
+from .core.errors import AudioError, ConfigError, DataError, OutputError
 from .spectral import SpectralFrontEnd
 from .streaming import StreamResampler, Windower, WindowSeparator, best_permutation
 

@@ -18,7 +18,7 @@ or linear warm-up then cosine decay), set before every optimiser step.
 Several processes (``torchrun --nproc_per_node K -m sgn_teach train …``) train
 with DistributedDataParallel: rank r takes a contiguous share of each step's
 mixtures and the result equals one process with the same global batch (see
-:mod:`sgn_teach.distributed`). The loss parts stay on the device and are read
+:mod:`sgn_teach.core.distributed`). The loss parts stay on the device and are read
 back every ``log_every`` steps; `history` still has one row per step.
 """
 
@@ -34,19 +34,19 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import distributed
-from .atomic import atomic_path, write_json
 from .checkpoint import read_checkpoint, save_checkpoint
-from .config import Config
+from .core import distributed
+from .core.atomic import atomic_path, write_json
+from .core.config import Config
+from .core.device import resolve_precision, seed_everything
+from .core.errors import CheckpointError, DataError, SGNError
+from .core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
+from .core.speed import channels_last_input, loader_options, maybe_compile, to_channels_last
 from .data import MixDataset, SoloLibrary, finish_batch, mix_features
 from .data.mixing import VariableCountMixDataset
-from .device import resolve_precision, seed_everything
-from .errors import CheckpointError, DataError, SGNError
-from .interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
 from .losses import sgn_loss
 from .models import build_model
 from .spectral import SpectralFrontEnd
-from .speed import channels_last_input, loader_options, maybe_compile, to_channels_last
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
 MODEL_NAME = "model.pt"       # final weights only: what gets shipped
@@ -57,7 +57,7 @@ class _StepSampler(torch.utils.data.Sampler):
     """The mixtures of steps start, start+1, … in order: s·B … s·B+B−1 for step s.
 
     With `world_size` K > 1, only rank `rank`'s contiguous B/K share of each step
-    (:func:`sgn_teach.distributed.shard_indices`).
+    (:func:`sgn_teach.core.distributed.shard_indices`).
     """
 
     def __init__(self, start_step: int, steps: int, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
@@ -111,7 +111,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     """Train a model; checkpoints and history go to `out_dir`.
 
     Args:
-        cfg: the full config (see :func:`sgn_teach.config.get_preset`).
+        cfg: the full config (see :func:`sgn_teach.core.config.get_preset`).
         data_root: a solo-clip library (its `train` split is mixed; `val` is validated on).
         soundfonts: train (and validate) on the clips of these SoundFonts only — e.g. two
             of three, to test on the third (leave-one-SoundFont-out).
@@ -150,7 +150,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
 def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distributed.DistContext, resume: bool,
              progress: bool, validate_during: bool, soundfonts: list[str] | None) -> dict[str, Any]:
     """Every check of :func:`train` before anything is written, then the locked run folder and the loop."""
-    from .preflight import check_clips, check_writable_dir
+    from .core.checks import check_writable_dir
+    from .data.checks import check_clips
     from .rundir import RunLock, existing_run
 
     main = ctx.is_main
@@ -227,7 +228,7 @@ def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
 
 def check_train_config(cfg: Config) -> None:
     """ConfigError for training settings out of range (steps, batch size, N, learning rate, intervals)."""
-    from .preflight import require_int, require_positive
+    from .core.checks import require_int, require_positive
 
     t = cfg.train
     require_int("--steps", t.steps)
@@ -242,7 +243,7 @@ def check_train_config(cfg: Config) -> None:
     require_int("--depth", cfg.model.depth, minimum=0)
     for name, w in (("--w-rec", t.w_rec), ("--w-ce", t.w_ce), ("--w-presence", t.w_presence)):
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-            from .errors import ConfigError
+            from .core.errors import ConfigError
 
             raise ConfigError(f"{name} must be a finite number ≥ 0, not {w!r}")
 
@@ -343,7 +344,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
     model.train()
     step = start_step
     bar = tqdm(total=t.steps, initial=start_step, desc=f"train {cfg.model.variant}", disable=not progress)
-    # SIGINT/SIGTERM only set stop.requested: a step is never cut in half (see sgn_teach.interrupt)
+    # SIGINT/SIGTERM only set stop.requested: a step is never cut in half (see sgn_teach.core.interrupt)
     stop = GracefulStop()
     try:
         stop.__enter__()

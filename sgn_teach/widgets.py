@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .config import AudioConfig
+from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .spectral import SpectralFrontEnd
 from .viz import _np, db, hz_ticks, listening_panel, plt  # viz picks the matplotlib backend before pyplot loads

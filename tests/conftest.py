@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sgn_teach.config import AudioConfig, get_preset
+from sgn_teach.core.config import AudioConfig, get_preset
 from sgn_teach.data import synth_library as make_synth_library
 
 SYNTH_CLIPS_PER_CLASS = 6

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgn_teach.config import AugmentConfig, get_preset
+from sgn_teach.core.config import AugmentConfig, get_preset
 from sgn_teach.data import MixDataset, SoloLibrary, finish_batch
 from sgn_teach.data.augment import apply_augmentation, draw_params, fft_size, read_length
 

@@ -20,12 +20,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.atomic import AtomicDir, write_json
 from sgn_teach.checkpoint import FORMAT, save_checkpoint
 from sgn_teach.cli import main
-from sgn_teach.config import get_preset
+from sgn_teach.core.atomic import AtomicDir, write_json
+from sgn_teach.core.config import get_preset
+from sgn_teach.core.errors import ConfigError
 from sgn_teach.data import SoloLibrary, synth_library
-from sgn_teach.errors import ConfigError
 from sgn_teach.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -388,7 +388,7 @@ def test_atomic_dir_undoes_a_half_done_commit(tmp_path, monkeypatch):
     d = AtomicDir(out)
     for name in ("a.txt", "b.txt", "c.txt"):
         (d.tmp / name).write_text("new " + name)
-    import sgn_teach.atomic as atomic
+    import sgn_teach.core.atomic as atomic
 
     real, calls = os.replace, []
 

@@ -16,8 +16,8 @@ import torch
 
 tf = pytest.importorskip("transformers")
 
-from sgn_teach.config import get_preset  # noqa: E402
-from sgn_teach.errors import SGNError  # noqa: E402
+from sgn_teach.core.config import get_preset  # noqa: E402
+from sgn_teach.core.errors import SGNError  # noqa: E402
 from sgn_teach.models.audio_text import load_embedding  # noqa: E402
 from sgn_teach.models.clap import ClapEmbedding  # noqa: E402
 
@@ -105,7 +105,7 @@ def test_weak_training_step_with_clap(tiny_clap, tmp_path):
 
 def test_offline_clap_is_one_clear_line():
     code = ("from sgn_teach.models.audio_text import load_embedding\n"
-            "from sgn_teach.errors import SGNError\n"
+            "from sgn_teach.core.errors import SGNError\n"
             "try:\n    load_embedding('clap:laion/clap-htsat-unfused')\n"
             "except SGNError as e:\n    print('ERR', e)\n")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent-sgn-teach-hf-home"}

@@ -22,7 +22,7 @@ import tomllib
 
 from sgn_teach import course
 from sgn_teach.checkpoint import SHIPPED_NAMES, load_checkpoint, shipped_checkpoint, training_history
-from sgn_teach.errors import CheckpointError
+from sgn_teach.core.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from sgn_teach.core.errors import DataError
 from sgn_teach.data import (
     MUSIC11,
     MUSIC11_NAMES,
@@ -19,7 +20,6 @@ from sgn_teach.data import (
     synth_library,
 )
 from sgn_teach.data.synth import synth_phrase
-from sgn_teach.errors import DataError
 
 SR = 11025
 

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sgn_teach.errors import DataError
+from sgn_teach.core.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 11025

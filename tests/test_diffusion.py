@@ -13,7 +13,7 @@ import torch
 from sgn_teach import ddpm
 from sgn_teach.checkpoint import load_checkpoint, save_checkpoint
 from sgn_teach.cli import main
-from sgn_teach.config import Config, get_preset
+from sgn_teach.core.config import Config, get_preset
 from sgn_teach.data import SoloLibrary, mix_batch, mix_features
 from sgn_teach.evaluate import evaluate
 from sgn_teach.models import build_model, count_parameters

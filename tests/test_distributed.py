@@ -18,9 +18,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from sgn_teach.config import get_preset
-from sgn_teach.distributed import CPUSyncBatchNorm, DistContext, check_batch, convert_sync_batchnorm, shard_indices
-from sgn_teach.errors import SGNError
+from sgn_teach.core.config import get_preset
+from sgn_teach.core.distributed import CPUSyncBatchNorm, DistContext, check_batch, convert_sync_batchnorm, shard_indices
+from sgn_teach.core.errors import SGNError
 from sgn_teach.train import _StepSampler, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def _sync_bn_worker(rank: int, world: int, store: str, out: str) -> None:
 def test_cpu_sync_batchnorm_equals_batchnorm_over_the_whole_batch(tmp_path):
     # forkserver with torch preloaded: the children import torch once between them, not once each (seconds on a
     # busy CPU), and unlike plain fork they do not inherit this process's autograd threads
-    mp.set_forkserver_preload(["torch", "sgn_teach.distributed"])
+    mp.set_forkserver_preload(["torch", "sgn_teach.core.distributed"])
     mp.start_processes(_sync_bn_worker, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True,
                        start_method="forkserver")
     r = [torch.load(tmp_path / f"rank{i}.pt", weights_only=True) for i in range(2)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
 from sgn_teach.metrics import MISSED_DB, best_permutation, bss_eval, bss_eval_batch

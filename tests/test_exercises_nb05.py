@@ -86,7 +86,7 @@ def test_resume_never_raises(tmp_path):
 
 def test_resume_real_run(synth_library, tmp_path):
     """The exercise's answer, done for real on the tiny preset, passes the checker."""
-    from sgn_teach.config import get_preset
+    from sgn_teach.core.config import get_preset
     from sgn_teach.train import train
 
     run = tmp_path / "run"

@@ -62,7 +62,7 @@ def test_labelled_count(capsys):
 
 
 def test_labelled_count_matches_the_dataset(synth_library):
-    from sgn_teach.config import get_preset
+    from sgn_teach.core.config import get_preset
     from sgn_teach.data import MixDataset, SoloLibrary
     from sgn_teach.weak.data import CaptionedPairs
 

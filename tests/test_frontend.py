@@ -6,8 +6,8 @@ import soundfile as sf
 import torch
 
 from sgn_teach.audio import fit_length, load_audio, save_audio
-from sgn_teach.config import AudioConfig, get_preset
-from sgn_teach.errors import AudioError
+from sgn_teach.core.config import AudioConfig, get_preset
+from sgn_teach.core.errors import AudioError
 from sgn_teach.losses import binary_mask_target, ratio_mask_target
 from sgn_teach.metrics import bss_eval, si_sdr
 from sgn_teach.spectral import SpectralFrontEnd, unwarp, warp, warp_grid

@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from sgn_teach.audio import save_audio
+from sgn_teach.core.errors import AudioError, DataError
 from sgn_teach.data import MixDataset, SoloLibrary, mix_batch, mix_features, split_of, stratified_splits
-from sgn_teach.errors import AudioError, DataError
 from sgn_teach.spectral import SpectralFrontEnd
 
 SR = 11025

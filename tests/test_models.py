@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sgn_teach.config import MODEL_VARIANTS, get_preset
+from sgn_teach.core.config import MODEL_VARIANTS, get_preset
 from sgn_teach.losses import class_constraint_ce, sgn_loss, sop_weight
 from sgn_teach.models import (
     SGN,

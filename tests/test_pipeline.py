@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 
 from sgn_teach.checkpoint import load_checkpoint, save_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
 from sgn_teach.evaluate import evaluate
 from sgn_teach.metrics import si_sdr
@@ -59,7 +59,7 @@ def test_checkpoint_roundtrip_and_bad_files(tmp_path):
     assert torch.allclose(model(x)["mask_logits"], model2(x)["mask_logits"])
     assert [f.name for f in tmp_path.iterdir()] == ["m.pt"]  # no temp files left behind
     (tmp_path / "junk.pt").write_bytes(b"\x00garbage")
-    from sgn_teach.errors import CheckpointError
+    from sgn_teach.core.errors import CheckpointError
 
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")

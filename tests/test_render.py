@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sgn_teach.audio import load_audio
+from sgn_teach.core.errors import DataError
 from sgn_teach.data import (
     MUSIC11,
     RENDER_NOTE,
@@ -21,7 +22,6 @@ from sgn_teach.data import (
     render_library,
 )
 from sgn_teach.data import render as render_module
-from sgn_teach.errors import DataError
 
 SR = 11025
 needs_fluidsynth = pytest.mark.skipif(not fluidsynth_available(), reason=f"FluidSynth unusable: {fluidsynth_problem()}")

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sgn_teach.config import get_preset
-from sgn_teach.speed import CompiledOrEager, loader_options
+from sgn_teach.core.config import get_preset
+from sgn_teach.core.speed import CompiledOrEager, loader_options
 from sgn_teach.train import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import torch
 
 from sgn_teach.audio import load_audio, resample
 from sgn_teach.checkpoint import save_checkpoint
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.models import build_model
 from sgn_teach.separate import TRAIN_RMS, separate_file, separate_wave
 from sgn_teach.streaming import StreamResampler, WindowSeparator
@@ -120,7 +120,7 @@ def test_auto_decodes_the_input_once_and_matches_the_in_memory_path(tmp_path, mo
 
 def test_bad_samples_found_midway_leave_nothing(tmp_path):
     """The samples are checked as the first pass reads them: NaN after many good blocks still leaves no output."""
-    from sgn_teach.errors import AudioError
+    from sgn_teach.core.errors import AudioError
     from sgn_teach.separate import BLOCK
 
     model, cfg = _model("sgn")

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from sgn_teach import device as device_module
-from sgn_teach.config import Config, TrainConfig, get_preset
-from sgn_teach.device import bf16_supported, resolve_precision
+from sgn_teach.core import device as device_module
+from sgn_teach.core.config import Config, TrainConfig, get_preset
+from sgn_teach.core.device import bf16_supported, resolve_precision
 from sgn_teach.losses import sgn_loss
 
 

@@ -14,10 +14,10 @@ import soundfile as sf
 import torch
 from torch.utils.data import default_collate
 
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
+from sgn_teach.core.errors import CheckpointError
 from sgn_teach.data import MixDataset, SoloLibrary, synth_library
 from sgn_teach.data.classes import MUSIC11_NAMES
-from sgn_teach.errors import CheckpointError
 from sgn_teach.losses import weighted_bce
 from sgn_teach.models import build_model
 from sgn_teach.models.audio_text import CourseAudioText, freeze, load_audio_text, save_audio_text, shipped_path

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sgn_teach.config import get_preset
+from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
 from sgn_teach.models import build_model
 from sgn_teach.widgets import (

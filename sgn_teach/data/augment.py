@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 
-from ..config import AugmentConfig
+from ..core.config import AugmentConfig
 
 EQ_HARMONICS = 3      # cosines (over log-frequency) in the random EQ curve
 EQ_LOW_HZ = 50.0      # the EQ/tilt curve is flat below this frequency

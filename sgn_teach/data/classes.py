@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import AUDIO_EXTENSIONS, load_audio
-from ..errors import DataError
+from ..core.errors import DataError
 
 SPLITS = ("train", "val", "test")
 SPLITS_FILE = "splits.csv"

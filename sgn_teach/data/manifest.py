@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 MANIFEST = "library.json"
 FORMAT = "sgn-teach-library-v1"
@@ -50,8 +50,8 @@ def prepare_library_dir(root: str | os.PathLike, manifest: dict[str, Any], force
         DataError: `root` is a file, or a non-empty folder holding something else.
         OutputError: `root` cannot be written.
     """
-    from ..atomic import write_json
-    from ..preflight import check_writable_dir
+    from ..core.atomic import write_json
+    from ..core.checks import check_writable_dir
 
     root = Path(root)
     if root.exists() and not root.is_dir():

@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..audio import fit_length
-from ..config import AudioConfig, AugmentConfig
-from ..errors import DataError
+from ..core.config import AudioConfig, AugmentConfig
+from ..core.errors import DataError
 from ..losses import mask_target, sop_weight
 from ..spectral import SpectralFrontEnd
 from .augment import apply_augmentation, draw_params, read_length

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import save_audio
-from ..errors import DataError
+from ..core.errors import DataError
 from .classes import MUSIC11_NAMES, InstrumentClass, check_classes, get_class
 from .phrases import Note, clip_rng, random_phrase
 
@@ -338,8 +338,8 @@ def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | No
     """
     from tqdm.auto import tqdm
 
-    from ..atomic import atomic_path
-    from ..preflight import require_int, require_positive
+    from ..core.atomic import atomic_path
+    from ..core.checks import require_int, require_positive
     from .library import stratified_splits
     from .manifest import prepare_library_dir
 

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from ..audio import save_audio
-from ..errors import DataError
+from ..core.errors import DataError
 from .classes import MUSIC11_NAMES, check_classes, class_index, get_class
 from .phrases import Note, clip_rng, random_phrase
 
@@ -281,7 +281,7 @@ def synth_library(out_dir: str | os.PathLike, clips_per_class: int = 20, seed: i
     """
     from tqdm.auto import tqdm
 
-    from ..preflight import require_int, require_positive
+    from ..core.checks import require_int, require_positive
     from .manifest import prepare_library_dir
 
     names = check_classes(classes)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..config import AudioConfig
+from ..core.config import AudioConfig
 from ..losses import ratio_mask_target
 from . import report
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..config import get_preset
+from ..core.config import get_preset
 from . import report
 
 

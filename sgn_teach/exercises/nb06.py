@@ -28,7 +28,7 @@ def _as_number(x: Any) -> float | None:
 def check_grid_size(answer: Any, preset: str = "small", seeds: Sequence[int] = (0, 1, 2)) -> bool:
     """Exercise 1: how many training runs does ``ablate --preset PRESET --seeds …`` make? (len(grid(...)))."""
     from ..ablate import DEPTHS, grid
-    from ..config import get_preset
+    from ..core.config import get_preset
 
     runs = grid(preset, tuple(seeds))
     expected = len(runs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import AudioConfig, DiffusionConfig, ModelConfig
+from ..core.config import AudioConfig, DiffusionConfig, ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import AudioConfig, Config
-from ..errors import CheckpointError
+from ..core.config import AudioConfig, Config
+from ..core.errors import CheckpointError
 from ..spectral import SpectralFrontEnd
 
 KIND = "course_audio_text"

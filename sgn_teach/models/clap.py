@@ -25,7 +25,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
-from ..errors import SGNError
+from ..core.errors import SGNError
 
 DEFAULT_CLAP = "laion/clap-htsat-unfused"
 

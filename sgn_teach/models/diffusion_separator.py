@@ -54,8 +54,8 @@ import torch
 from torch import nn
 
 from .. import ddpm
-from ..config import AudioConfig, Config, DiffusionConfig, ModelConfig
-from ..errors import CheckpointError
+from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
+from ..core.errors import CheckpointError
 from ..losses import sop_weight
 from ..spectral import EPS
 from .diffusion import SeparationUNet
@@ -73,7 +73,7 @@ def default_sgn_checkpoint() -> Path:
 def shipped_diffusion_checkpoint() -> Path | None:
     """sgn_teach/checkpoints/diffusion_small.pt, or None where it was removed (notebook 07 then trains a stand-in)."""
     from ..checkpoint import shipped_checkpoint
-    from ..errors import CheckpointError
+    from ..core.errors import CheckpointError
 
     try:
         return shipped_checkpoint("diffusion_small")
@@ -87,7 +87,7 @@ class DiffusionSeparator(nn.Module):
     Args:
         model_cfg: `variant` "diffusion" and `n_classes`.
         audio_cfg: the front-end; the grid is (n_freq_warped, n_frames).
-        dcfg: everything else (see :class:`sgn_teach.config.DiffusionConfig`). With condition
+        dcfg: everything else (see :class:`sgn_teach.core.config.DiffusionConfig`). With condition
             "sgn", ``dcfg.sgn_model`` holds the frozen SGN's ModelConfig; its weights are
             part of this model's state (load them with :func:`load_condition_weights`).
 
@@ -375,8 +375,8 @@ def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
     Only ``diffusion.sampling_steps`` in its config changes; weights, classes, step and
     history stay as they were. The file is replaced atomically.
     """
-    from ..atomic import atomic_path
     from ..checkpoint import read_checkpoint
+    from ..core.atomic import atomic_path
 
     state = read_checkpoint(path)
     cfg = json.loads(state["config"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 
 def check_log_mag(log_mag: object, grid: tuple[int, int] | None, dtype: torch.dtype | None) -> None:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
+from ..core.config import ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead
 from .inputs import check_classes, check_log_mag
 from .tokens import ClassTokenTransformer, PatchEmbedding

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..core.config import ModelConfig
 from .inputs import check_log_mag
 from .unet import UNet
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..core.config import ModelConfig
 from .unet import UNet, unet_widths
 
 

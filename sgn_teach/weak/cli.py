@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 LOSSES = ("unsup", "bimodal", "consistency")
 

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..config import AudioConfig, AugmentConfig, get_preset
+from ..core.config import AudioConfig, AugmentConfig, get_preset
+from ..core.device import get_device, seed_everything
 from ..data import MixDataset, SoloLibrary
-from ..device import get_device, seed_everything
 from ..models.audio_text import CourseAudioText, save_audio_text
 from .captions import describe, entity_prompt, vocabulary
 
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--no-augment", action="store_true", help="train on plain crops (no timbre augmentation)")
     args = p.parse_args(argv)
-    from ..errors import SGNError
+    from ..core.errors import SGNError
 
     try:
         fonts = [f for f in args.soundfonts.split(",") if f] or None

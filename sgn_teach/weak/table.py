@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import write_json
 from ..checkpoint import load_checkpoint
-from ..config import Config, get_preset
+from ..core.atomic import write_json
+from ..core.config import Config, get_preset
 from ..data import SoloLibrary
 from ..evaluate import evaluate
 from ..stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
@@ -107,7 +107,7 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
                 train(cfg, data, run, device=device, resume=True, progress=progress, validate_during=False,
                       soundfonts=soundfonts)
         timings[name] = json.loads((run / "history.json").read_text()).get("seconds", float("nan"))
-    from ..device import get_device
+    from ..core.device import get_device
 
     dev = get_device(device)
     loaded = {name: load_checkpoint(run_dir(out, name) / MODEL_NAME, device=dev) for name in names}

@@ -36,12 +36,12 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..atomic import write_json
 from ..checkpoint import read_checkpoint, save_checkpoint
-from ..config import Config
+from ..core.atomic import write_json
+from ..core.config import Config
+from ..core.device import get_device, resolve_precision, seed_everything
+from ..core.errors import CheckpointError, DataError
 from ..data import MixDataset, SoloLibrary
-from ..device import get_device, resolve_precision, seed_everything
-from ..errors import CheckpointError, DataError
 from ..losses import mask_target, sop_weight
 from ..models import build_model
 from ..models.audio_text import freeze, load_embedding

@@ -39,7 +39,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ...errors import AudioError, DataError, SGNError
+from ...core.errors import AudioError, DataError, SGNError
 
 SAMPLE_RATE = 11025  # the model's rate (DESIGN.md §1)
 SPLITS = ("train", "val", "test")

@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ...errors import AudioError, DataError
+from ...core.errors import AudioError, DataError
 from .common import (
     SAMPLE_RATE,
     LibraryBuilder,

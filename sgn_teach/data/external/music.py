@@ -29,7 +29,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from ...errors import AudioError, DataError
+from ...core.errors import AudioError, DataError
 from .common import (
     LibraryBuilder,
     assign_group_splits,

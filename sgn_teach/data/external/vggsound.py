@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ...errors import AudioError, DataError
+from ...core.errors import AudioError, DataError
 from .common import (
     SAMPLE_RATE,
     LibraryBuilder,

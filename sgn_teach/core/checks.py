@@ -5,12 +5,12 @@
   without permission, an immutable folder, a read-only or virtual file system
   such as /proc) — found by actually creating and removing a temp entry there,
   because permission bits alone do not tell (root ignores them, `chattr +i` and
-  read-only mounts override them);
-* a solo-clip library with a clip that cannot be decoded, is empty, silent or
-  not finite — found by decoding every clip once, instead of failing hours
-  into a training run.
+  read-only mounts override them).
 
-Each failure raises an :class:`~sgn_teach.errors.SGNError` subclass whose message
+The check of a solo-clip library's clips (every clip decodes, is not empty,
+silent or non-finite) is :func:`sgn_teach.data.checks.check_clips`.
+
+Each failure raises an :class:`~sgn_teach.core.errors.SGNError` subclass whose message
 is the one line the command line prints.
 """
 
@@ -20,9 +20,8 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable
 
-from .errors import AudioError, ConfigError, DataError, OutputError
+from .errors import ConfigError, OutputError
 
 
 def require_int(name: str, value: int, minimum: int = 1) -> None:
@@ -76,26 +75,3 @@ def check_writable_file(path: str | os.PathLike, what: str = "") -> Path:
         raise OutputError(f"{label}: exists and is not a regular file")
     check_writable_dir(path.parent, what=label)
     return path
-
-
-def check_clips(paths: Iterable[Path], what: str, progress: bool = False) -> int:
-    """Decode every clip once; DataError naming the first bad one and how many there are. Returns the count.
-
-    Decoding is at the file's own rate (no resampling), so it costs about as
-    much as reading the files.
-    """
-    from tqdm.auto import tqdm
-
-    from .audio import load_audio
-
-    paths = list(paths)
-    bad: list[str] = []
-    for p in tqdm(paths, desc=f"checking {what}", unit="clip", disable=not progress, leave=False):
-        try:
-            load_audio(p, sample_rate=None)
-        except AudioError as exc:
-            bad.append(str(exc))
-    if bad:
-        raise DataError(f"{len(bad)} of {len(paths)} {what} clips cannot be used, e.g. {bad[0]}; "
-                        "fix or remove them")
-    return len(paths)

@@ -1,6 +1,6 @@
 """GPU speed options of the training loop, each one switchable, none of them changing the maths.
 
-- bf16 autocast: :func:`sgn_teach.device.resolve_precision` (``--precision``).
+- bf16 autocast: :func:`sgn_teach.core.device.resolve_precision` (``--precision``).
 - channels_last (``--channels-last``): 4-D activations stored as (B, F, T, C) in
   memory, the layout that the GPU's tensor-core convolutions read without a
   transpose. Same values, another memory order.

@@ -82,7 +82,7 @@ def env_world() -> tuple[int, int, int]:
 def setup(device_preference: str = "auto") -> DistContext:
     """Read torchrun's environment, pick this rank's device and join the process group.
 
-    The device comes from the one device helper, :func:`sgn_teach.device.get_device`,
+    The device comes from the one device helper, :func:`sgn_teach.core.device.get_device`,
     with this process's LOCAL_RANK (GPU LOCAL_RANK on a multi-GPU machine).
     """
     from .device import get_device
