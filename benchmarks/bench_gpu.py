@@ -50,7 +50,7 @@ from sgn_teach.core.speed import channels_last_input, loader_options, maybe_comp
 from sgn_teach.data import MixDataset, SoloLibrary, mix_features, synth_library
 from sgn_teach.losses import sgn_loss
 from sgn_teach.models import build_model
-from sgn_teach.spectral import SpectralFrontEnd
+from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.train import make_optimizer
 
 BATCH_LADDER = (80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 1024)

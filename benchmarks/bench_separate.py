@@ -29,8 +29,8 @@ PIECE = 30.0  # seconds synthesized at a time
 
 def write_recording(path: Path, seconds: float, rate: int) -> None:
     """A cello + flute duet of `seconds` at `rate`, stereo, written PIECE seconds at a time."""
-    from sgn_teach.audio import resample
     from sgn_teach.data import synth_clip
+    from sgn_teach.signal.audio import resample
 
     sr = 11025
     with sf.SoundFile(str(path), "w", samplerate=rate, channels=2, subtype="PCM_16") as f:

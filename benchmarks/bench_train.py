@@ -32,7 +32,7 @@ from sgn_teach.core.device import bf16_supported, get_device
 from sgn_teach.data import MixDataset, SoloLibrary, finish_batch, mix_features, synth_library
 from sgn_teach.losses import sgn_loss
 from sgn_teach.models import build_model
-from sgn_teach.spectral import SpectralFrontEnd
+from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.train import make_optimizer, validate
 
 SETTINGS = {  # name: (fused reconstruction, bf16 autocast)

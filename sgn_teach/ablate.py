@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from .core.atomic import write_json
 from .core.config import get_preset
-from .stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
+from .signal.stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
 
 DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
 TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
@@ -152,7 +152,7 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
             lib = lib or SoloLibrary(data, split="test", classes=classes)
             if nmf is None:
                 from .nmf import SupervisedNMF, class_magnitudes
-                from .spectral import SpectralFrontEnd
+                from .signal.spectral import SpectralFrontEnd
 
                 nmf = SupervisedNMF().fit(class_magnitudes(SoloLibrary(data, split="train", classes=classes),
                                                            SpectralFrontEnd(cfg_m.audio),

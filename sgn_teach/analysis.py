@@ -28,7 +28,7 @@ import torch
 from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
 from .losses import pit_bce
-from .spectral import SpectralFrontEnd
+from .signal.spectral import SpectralFrontEnd
 
 
 @torch.no_grad()

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
-from .audio import save_audio
 from .checkpoint import load_checkpoint, shipped_checkpoint
 from .core.atomic import atomic_path, write_json
 from .core.device import get_device
 from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
 from .evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
-from .spectral import SpectralFrontEnd
+from .signal.audio import save_audio
+from .signal.spectral import SpectralFrontEnd
 
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
 DATA_SEED = 0

@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 
 from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
-from .metrics import bss_eval_batch, summarize
 from .nmf import SupervisedNMF, class_magnitudes
-from .spectral import SpectralFrontEnd
+from .signal.metrics import bss_eval_batch, summarize
+from .signal.spectral import SpectralFrontEnd
 
 REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
@@ -44,7 +44,7 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         classes: "gt" — the masks of the ground-truth classes (paper protocol);
             "auto" — classes whose presence p_i > threshold; a reference whose
             class was not detected gets an all-zero mask (a silent estimate),
-            which :mod:`sgn_teach.metrics` scores at MISSED_DB in every metric
+            which :mod:`sgn_teach.signal.metrics` scores at MISSED_DB in every metric
             while its partners are still scored against all references.
         binarize: threshold the masks at 0.5 (SoP's test protocol) instead of
             using the soft sigmoid values (ours, the default).
@@ -216,7 +216,7 @@ def paired_differences(report: dict[str, Any], n_sources: int = 2, pairs: tuple[
         ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict[str, Any]:
     """SDR differences between rows of `report` on the same sources, each with a 95 % paired bootstrap
     interval over mixtures. Returns {"a-b": [mean, low, high] for each pair present, "lines": printable}."""
-    from .stats import describe_difference, mixture_groups, paired_bootstrap_ci
+    from .signal.stats import describe_difference, mixture_groups, paired_bootstrap_ci
 
     out: dict[str, Any] = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
     for a, b in pairs:

@@ -1,7 +1,9 @@
-"""Mask targets and losses (SoP's mix-and-separate, SGN eq. 7–9).
+"""The losses of SoP's mix-and-separate and SGN (eq. 7–9).
 
 All spectrogram tensors are on the warped grid: (B, N, F, T) for N sources,
-(B, 1, F, T) for the mixture.
+(B, 1, F, T) for the mixture. The mask targets and SoP's per-bin weight that
+these losses are given live in :mod:`sgn_teach.signal.targets` (the data
+pipeline computes them too) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,30 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from .models.sgn import select_masks
+from .signal.targets import binary_mask_target, mask_target, ratio_mask_target, sop_weight
 
-
-def binary_mask_target(source_mag: torch.Tensor, mix_mag: torch.Tensor) -> torch.Tensor:
-    """SoP's ideal binary mask m_i = [w_i > 0.5·w_mix]: (B, N, F, T), (B, 1, F, T) → (B, N, F, T)."""
-    return (source_mag > 0.5 * mix_mag).to(source_mag.dtype)
-
-
-def ratio_mask_target(source_mag: torch.Tensor, mix_mag: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Ideal ratio mask w_i / w_mix, clamped to [0, 1] so a sigmoid can reach it: → (B, N, F, T)."""
-    return (source_mag / (mix_mag + eps)).clamp(0.0, 1.0)
-
-
-def mask_target(source_mag: torch.Tensor, mix_mag: torch.Tensor, kind: str = "binary") -> torch.Tensor:
-    """`binary` or `ratio` target, (B, N, F, T)."""
-    if kind == "binary":
-        return binary_mask_target(source_mag, mix_mag)
-    if kind == "ratio":
-        return ratio_mask_target(source_mag, mix_mag)
-    raise ValueError(f"mask target must be 'binary' or 'ratio', not {kind!r}")
-
-
-def sop_weight(mix_mag: torch.Tensor) -> torch.Tensor:
-    """SoP's per-bin loss weight clamp(log1p(w_mix), 1e-3, 10): (B, 1, F, T) → (B, 1, F, T)."""
-    return torch.log1p(mix_mag).clamp(1e-3, 10.0)
+__all__ = ["binary_mask_target", "ratio_mask_target", "mask_target", "sop_weight", "weighted_bce", "pit_bce",
+           "class_constraint_ce", "presence_bce", "multi_hot", "sgn_loss"]
 
 
 # ---------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class Playground:
         """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
         from .data import SoloLibrary
         from .evaluate import evaluate
-        from .stats import bootstrap_ci, mixture_groups
+        from .signal.stats import bootstrap_ci, mixture_groups
         from .train import train
 
         cfg = build_config(variant, steps, self.preset, **dict(settings))

@@ -33,12 +33,12 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .audio import SILENCE_RMS, require_audio_file
 from .checkpoint import load_checkpoint
 from .core.atomic import AtomicDir, atomic_path
 from .core.device import get_device
 from .core.errors import AudioError, ConfigError, DataError, OutputError
-from .spectral import SpectralFrontEnd
+from .signal.audio import SILENCE_RMS, require_audio_file
+from .signal.spectral import SpectralFrontEnd
 from .streaming import StreamResampler, Windower, WindowSeparator, best_permutation
 
 TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured), for checkpoints that do not store it

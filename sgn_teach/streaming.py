@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from .spectral import SpectralFrontEnd
+from .signal.spectral import SpectralFrontEnd
 
 LOWPASS_WIDTH = 6   # torchaudio.functional.resample's defaults: zero crossings of the sinc ...
 ROLLOFF = 0.99      # ... and its cut-off relative to the lower Nyquist rate

@@ -46,7 +46,7 @@ from .data import MixDataset, SoloLibrary, finish_batch, mix_features
 from .data.mixing import VariableCountMixDataset
 from .losses import sgn_loss
 from .models import build_model
-from .spectral import SpectralFrontEnd
+from .signal.spectral import SpectralFrontEnd
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
 MODEL_NAME = "model.pt"       # final weights only: what gets shipped

@@ -34,7 +34,7 @@ def db(mag, floor: float = -80.0, ref: float | None = None) -> np.ndarray:
 def warped_row_hz(n_rows: int, sample_rate: int = 11025, n_fft: int = 1022) -> np.ndarray:
     """The frequency in Hz that each row of SoP's log-frequency grid reads: (n_rows,).
 
-    Row r of F reads linear bin (F_lin − 1)·(21^{r/(F−1)} − 1)/20 (the warp of `sgn_teach.spectral`).
+    Row r of F reads linear bin (F_lin − 1)·(21^{r/(F−1)} − 1)/20 (the warp of `sgn_teach.signal.spectral`).
     """
     n_lin = n_fft // 2 + 1
     r = np.arange(n_rows) / max(n_rows - 1, 1)

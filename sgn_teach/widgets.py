@@ -24,7 +24,7 @@ import torch
 
 from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
-from .spectral import SpectralFrontEnd
+from .signal.spectral import SpectralFrontEnd
 from .viz import _np, db, hz_ticks, listening_panel, plt  # viz picks the matplotlib backend before pyplot loads
 
 PRESENT_COLOR = "tab:red"  # frames and labels of the classes that are really in the mixture

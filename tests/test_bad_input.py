@@ -476,7 +476,7 @@ class _MissesClasses(torch.nn.Module):
 
 def test_auto_classes_score_every_reference_and_cannot_beat_gt(env):
     from sgn_teach.evaluate import evaluate
-    from sgn_teach.metrics import MISSED_DB
+    from sgn_teach.signal.metrics import MISSED_DB
 
     lib = SoloLibrary(env["lib"], split="all")
     audio = get_preset("tiny").audio

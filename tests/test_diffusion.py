@@ -19,7 +19,7 @@ from sgn_teach.evaluate import evaluate
 from sgn_teach.models import build_model, count_parameters
 from sgn_teach.models.diffusion import AxialAttention, ResBlock, SeparationUNet, TimeFrequencyAttention
 from sgn_teach.models.diffusion_separator import DiffusionSeparator
-from sgn_teach.spectral import SpectralFrontEnd
+from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.train import train
 
 # --------------------------------------------------------------------------- DDPM maths

@@ -25,7 +25,7 @@ def test_warped_row():
 
 
 def test_warped_row_matches_the_package_grid():
-    from sgn_teach.spectral import warp_grid
+    from sgn_teach.signal.spectral import warp_grid
 
     y = warp_grid(256, 4)[0, :, 0, 1].double()               # (F,) source y of each warped row
     bins = (y + 1) / 2 * 511

@@ -7,7 +7,7 @@ import pytest
 
 from sgn_teach.ablate import grid
 from sgn_teach.exercises import nb06
-from sgn_teach.stats import paired_bootstrap_ci
+from sgn_teach.signal.stats import paired_bootstrap_ci
 
 # --- exercise 1: the size of the grid -------------------------------------------------------------------------
 

@@ -5,12 +5,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.audio import fit_length, load_audio, save_audio
 from sgn_teach.core.config import AudioConfig, get_preset
 from sgn_teach.core.errors import AudioError
 from sgn_teach.losses import binary_mask_target, ratio_mask_target
-from sgn_teach.metrics import bss_eval, si_sdr
-from sgn_teach.spectral import SpectralFrontEnd, unwarp, warp, warp_grid
+from sgn_teach.signal.audio import fit_length, load_audio, save_audio
+from sgn_teach.signal.metrics import bss_eval, si_sdr
+from sgn_teach.signal.spectral import SpectralFrontEnd, unwarp, warp, warp_grid
 
 
 def _tone(freqs, sr=11025, n=65535, seed=0):

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from sgn_teach.audio import save_audio
 from sgn_teach.core.errors import AudioError, DataError
 from sgn_teach.data import MixDataset, SoloLibrary, mix_batch, mix_features, split_of, stratified_splits
-from sgn_teach.spectral import SpectralFrontEnd
+from sgn_teach.signal.audio import save_audio
+from sgn_teach.signal.spectral import SpectralFrontEnd
 
 SR = 11025
 

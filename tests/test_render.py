@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgn_teach.audio import load_audio
 from sgn_teach.core.errors import DataError
 from sgn_teach.data import (
     MUSIC11,
@@ -22,6 +21,7 @@ from sgn_teach.data import (
     render_library,
 )
 from sgn_teach.data import render as render_module
+from sgn_teach.signal.audio import load_audio
 
 SR = 11025
 needs_fluidsynth = pytest.mark.skipif(not fluidsynth_available(), reason=f"FluidSynth unusable: {fluidsynth_problem()}")

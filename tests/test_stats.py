@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgn_teach.stats import bootstrap_ci, describe_difference, paired_bootstrap_ci
+from sgn_teach.signal.stats import bootstrap_ci, describe_difference, paired_bootstrap_ci
 
 
 def test_bootstrap_ci_covers_the_mean_and_shrinks():

@@ -21,8 +21,8 @@ from sgn_teach.data.classes import MUSIC11_NAMES
 from sgn_teach.losses import weighted_bce
 from sgn_teach.models import build_model
 from sgn_teach.models.audio_text import CourseAudioText, freeze, load_audio_text, save_audio_text, shipped_path
-from sgn_teach.spectral import SpectralFrontEnd
-from sgn_teach.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
+from sgn_teach.signal.spectral import SpectralFrontEnd
+from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 from sgn_teach.weak.captions import entity_prompt, make_caption, parse_entities, vocabulary
 from sgn_teach.weak.data import CaptionedPairs, split_pairs
 from sgn_teach.weak.embedding import contrastive_loss

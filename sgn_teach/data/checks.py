@@ -21,7 +21,7 @@ def check_clips(paths: Iterable[Path], what: str, progress: bool = False) -> int
     """
     from tqdm.auto import tqdm
 
-    from ..audio import load_audio
+    from ..signal.audio import load_audio
 
     paths = list(paths)
     bad: list[str] = []

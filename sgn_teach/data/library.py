@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import AUDIO_EXTENSIONS, load_audio
 from ..core.errors import DataError
+from ..signal.audio import AUDIO_EXTENSIONS, load_audio
 
 SPLITS = ("train", "val", "test")
 SPLITS_FILE = "splits.csv"

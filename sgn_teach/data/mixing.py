@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..audio import fit_length
 from ..core.config import AudioConfig, AugmentConfig
 from ..core.errors import DataError
-from ..losses import mask_target, sop_weight
-from ..spectral import SpectralFrontEnd
+from ..signal.audio import fit_length
+from ..signal.spectral import SpectralFrontEnd
+from ..signal.targets import mask_target, sop_weight
 from .augment import apply_augmentation, draw_params, read_length
 from .library import SoloLibrary
 

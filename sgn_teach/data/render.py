@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import save_audio
 from ..core.errors import DataError
+from ..signal.audio import save_audio
 from .classes import MUSIC11_NAMES, InstrumentClass, check_classes, get_class
 from .phrases import Note, clip_rng, random_phrase
 

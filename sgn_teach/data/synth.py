@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
-from ..audio import save_audio
 from ..core.errors import DataError
+from ..signal.audio import save_audio
 from .classes import MUSIC11_NAMES, check_classes, class_index, get_class
 from .phrases import Note, clip_rng, random_phrase
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 
 from ..core.config import AudioConfig
-from ..losses import ratio_mask_target
+from ..signal.targets import ratio_mask_target
 from . import report
 
 
@@ -95,5 +95,5 @@ def check_ratio_mask(ratio_mask: Callable[[torch.Tensor, torch.Tensor], Any]) ->
         return report(False, "", f"values from {got.min():.2f} to {got.max():.2f}: magnitudes do not add up "
                                  "(phases), so w_i / w_mix can exceed 1 — clamp to [0, 1]")
     ok = torch.allclose(got, expected, atol=1e-4)
-    return report(ok, "the ideal ratio mask clamp(w_i / (w_mix + eps), 0, 1) — sgn_teach.losses.ratio_mask_target.",
+    return report(ok, "the ideal ratio mask clamp(w_i / (w_mix + eps), 0, 1) — sgn_teach.signal.targets.ratio_mask_target.",
                   f"largest difference from clamp(w_i / (w_mix + eps), 0, 1): {(got - expected).abs().max():.3g}")

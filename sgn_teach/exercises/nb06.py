@@ -93,7 +93,7 @@ _VERDICTS = {"better", "worse", "no measurable difference"}
 
 def expected_paired_interval(a: Sequence[float], b: Sequence[float], n_sources: int = 2) -> tuple[float, float, float]:
     """The paired 95 % interval of a − b with a mixture's sources resampled together (what the exercise asks)."""
-    from ..stats import paired_bootstrap_ci
+    from ..signal.stats import paired_bootstrap_ci
 
     a = np.asarray([np.nan if v is None else v for v in a], dtype=np.float64)
     b = np.asarray([np.nan if v is None else v for v in b], dtype=np.float64)
@@ -120,7 +120,7 @@ def check_paired_interval(interval: Any, verdict: Any, a: Sequence[float], b: Se
     except (TypeError, ValueError):
         return report(False, "", "set diff_3 to the (mean, low, high) triple that stats.paired_bootstrap_ci(a, b, "
                                  "groups=…) returns; groups gives each source the index of its mixture.")
-    from ..stats import paired_bootstrap_ci
+    from ..signal.stats import paired_bootstrap_ci
 
     if not np.allclose(got, [mean, low, high], atol=1e-6):
         unpaired = paired_bootstrap_ci(a_arr, b_arr)  # sources resampled one by one

@@ -32,7 +32,7 @@ from torch import nn
 
 from ..core.config import AudioConfig, Config
 from ..core.errors import CheckpointError
-from ..spectral import SpectralFrontEnd
+from ..signal.spectral import SpectralFrontEnd
 
 KIND = "course_audio_text"
 SHIPPED_NAME = "audio_text_small.pt"

@@ -56,8 +56,8 @@ from torch import nn
 from .. import ddpm
 from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
 from ..core.errors import CheckpointError
-from ..losses import sop_weight
-from ..spectral import EPS
+from ..signal.spectral import EPS
+from ..signal.targets import sop_weight
 from .diffusion import SeparationUNet
 
 NOISY_FROM = 2 / 3  # `noisy_share` of the training sources draw t from [NOISY_FROM·T, T)

@@ -12,7 +12,7 @@ Five text-conditioned separators, the same network, data, steps and seed, differ
 
 Each is evaluated on the same seeded held-out mixtures of 2, 3 and 4 instruments
 (prompted with each instrument's name), with the unprocessed mixture as the floor;
-confidence intervals are paired bootstraps over mixtures (sgn_teach.stats). The
+confidence intervals are paired bootstraps over mixtures (sgn_teach.signal.stats). The
 separators train on one SoundFont (default fluidr3) and the course audio–text
 embedding was trained on another (csound), so the embedding never heard the
 separator's timbres, as CLAP had never heard MUSIC's.
@@ -38,7 +38,7 @@ from ..core.atomic import write_json
 from ..core.config import Config, get_preset
 from ..data import SoloLibrary
 from ..evaluate import evaluate
-from ..stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
+from ..signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 
 SHIPPED_TABLE = Path(__file__).resolve().parents[1] / "checkpoints" / "weak_table.json"
 WEAK = "unsup+bimodal+consistency"

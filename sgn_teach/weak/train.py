@@ -42,10 +42,10 @@ from ..core.config import Config
 from ..core.device import get_device, resolve_precision, seed_everything
 from ..core.errors import CheckpointError, DataError
 from ..data import MixDataset, SoloLibrary
-from ..losses import mask_target, sop_weight
 from ..models import build_model
 from ..models.audio_text import freeze, load_embedding
-from ..spectral import SpectralFrontEnd
+from ..signal.spectral import SpectralFrontEnd
+from ..signal.targets import mask_target, sop_weight
 from .captions import entity_prompt, parse_entities
 from .data import CaptionedPairs, split_pairs
 from .losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss

@@ -13,7 +13,7 @@
 - :func:`assign_group_splits` splits by recording (video, track), never by
   clip, so no recording is in two splits.
 
-Torch (through :mod:`sgn_teach.audio`) is imported lazily, inside the functions
+Torch (through :mod:`sgn_teach.signal.audio`) is imported lazily, inside the functions
 that decode or write audio, so the argument and tool checks fail fast.
 """
 
@@ -247,13 +247,13 @@ def check_decodable(paths: Iterable[Path]) -> None:
 def decode_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read any raw file as mono float32 at `sample_rate`: (L,).
 
-    Files libsndfile reads (wav/flac/ogg/mp3) go through :func:`sgn_teach.audio.load_audio`;
+    Files libsndfile reads (wav/flac/ogg/mp3) go through :func:`sgn_teach.signal.audio.load_audio`;
     the rest (.m4a, .webm, .opus, .mp4 from yt-dlp) through ffmpeg.
 
     Raises:
         AudioError: not audio, empty, NaN/inf, or ffmpeg missing/failing.
     """
-    from ...audio import load_audio
+    from ...signal.audio import load_audio
 
     path = Path(path)
     first_error = None
@@ -402,7 +402,7 @@ class LibraryBuilder:
         Returns:
             the clip's path relative to the library root.
         """
-        from ...audio import save_audio
+        from ...signal.audio import save_audio
 
         assert self.tmp is not None, "use LibraryBuilder as a context manager"
         if split not in SPLITS:

@@ -113,7 +113,7 @@ def read_stems_wav(folder: Path, stems: Sequence[str]) -> Iterator[tuple[str, np
 
 def read_stems_mp4(root: Path, tracks: list[tuple[str, str, Path]], stems: Sequence[str]):
     """Yield (subset, name, [(stem, wave or None)]) for .stem.mp4 tracks through the musdb package."""
-    from ...audio import resample, to_mono
+    from ...signal.audio import resample, to_mono
 
     try:
         import musdb as musdb_pkg

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 import torchaudio
 
-from .core.config import AudioConfig
+from ..core.config import AudioConfig
 
 EPS = 1e-10  # inside log(magnitude + eps)
 

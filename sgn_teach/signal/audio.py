@@ -15,8 +15,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-from .core.atomic import atomic_path
-from .core.errors import AudioError
+from ..core.atomic import atomic_path
+from ..core.errors import AudioError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 SILENCE_RMS = 1e-5  # below this RMS a clip counts as silent (≈ -100 dBFS)
