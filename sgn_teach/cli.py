@@ -206,7 +206,7 @@ def cmd_ablate(args) -> None:
         raise
     print(format_tables(results))
     if args.figures:
-        from .ablation_plots import save_ablation_figures
+        from .viz.ablation import save_ablation_figures
 
         for path in save_ablation_figures(results, args.out):
             print(f"wrote {path}")

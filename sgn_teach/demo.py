@@ -109,7 +109,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
                 save_audio(d / f"{cname}_{mname}.wav", w[b, n], sr)
     import matplotlib.pyplot as plt
 
-    from .viz import show_spectrogram
+    from .viz.plots import show_spectrogram
 
     names = [classes[c] for c in batch["class_idx"][0].tolist()]
     mix_w = feats["mag_warped"][0, 0].cpu()

@@ -123,7 +123,7 @@ class Playground:
 
     def plot(self, ax=None):
         """Horizontal bars of SDR with 95 % intervals: your runs, then the reference rows in grey."""
-        from .viz import plt
+        from .viz.plots import plt
 
         rows = self.rows + self.reference
         if ax is None:
@@ -179,7 +179,7 @@ def playground_widget(playground: Playground):
             display(Markdown(playground.table()))
             fig = playground.plot()
             display(fig)
-            from .viz import plt
+            from .viz.plots import plt
 
             plt.close(fig)
         button.disabled = False

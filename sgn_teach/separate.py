@@ -439,7 +439,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
             outputs.close()
     final = [staging.target / f"{stem}_{name}.wav" for name in names]
     if figure:
-        from .viz import plot_spectrograms
+        from .viz.plots import plot_spectrograms
 
         fe = SpectralFrontEnd(cfg.audio)
         waves = [np.concatenate(head_in)] + [np.concatenate(h) for h in outputs.head]

@@ -417,7 +417,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
                                "history": history})
         write_json(out / "history.json", history)
         try:
-            from .viz import plot_history
+            from .viz.plots import plot_history
 
             fig = plot_history(history)
             with atomic_path(out / "curves.png") as tmp:

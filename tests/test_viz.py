@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib import animation
 from PIL import Image
 
-from sgn_teach.viz import animation_html
+from sgn_teach.viz.plots import animation_html
 
 
 def test_animation_html_is_a_self_contained_gif_with_every_frame():

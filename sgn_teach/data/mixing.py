@@ -112,7 +112,7 @@ class MixDataset(Dataset):
     def __len__(self) -> int:
         return self.n_mixtures
 
-    def _crop(self, wave: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+    def crop(self, wave: np.ndarray, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
         """A crop of n samples (default n_samples; zero-padded if the clip is shorter) that is not near-silent."""
         n = n or self.audio_cfg.n_samples
         if len(wave) <= n:
@@ -146,11 +146,11 @@ class MixDataset(Dataset):
             clip = clips[int(rng.integers(len(clips)))]
             wave = self.library.load(clip, sr)
             if aug_rng is None:
-                crops.append(self._crop(wave, rng))
+                crops.append(self.crop(wave, rng))
                 continue
             p = draw_params(aug_rng, self.augment, sr)
             need = int(np.ceil(n * float(p["speed"]))) + 1  # a faster read needs a longer crop
-            crops.append(fit_length(self._crop(wave, rng, need), read_length(n, self.augment)))
+            crops.append(fit_length(self.crop(wave, rng, need), read_length(n, self.augment)))
             params.append(p)
         return class_idx.astype(np.int64), np.stack(crops), (params or None)   # (N,), (N, L or L_raw)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+
+from .plots import plt  # viz.plots picks the matplotlib backend before pyplot loads
 
 PARTS = ("unsup", "bimodal", "consistency", "sup")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .core.atomic import atomic_path
-from .viz import plt
+from ..core.atomic import atomic_path
+from .plots import plt
 
 CLASS_COLOURS = plt.get_cmap("tab10").colors + ("#222222",)  # 11 distinct colours, one per class
 

@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def _np(x) -> np.ndarray:
+def to_numpy(x) -> np.ndarray:
+    """A tensor (any device, any float dtype; detached, as float32) or an array-like → a NumPy array."""
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
@@ -26,7 +27,7 @@ def db(mag, floor: float = -80.0, ref: float | None = None) -> np.ndarray:
 
     Pass one `ref` to several panels (e.g. the mixture's maximum) to draw them on one shared scale.
     """
-    m = _np(mag)
+    m = to_numpy(mag)
     top = float(m.max()) if ref is None else float(ref)
     return np.maximum(20 * np.log10(m / (top + 1e-12) + 1e-12), floor)
 
@@ -58,7 +59,7 @@ def show_spectrogram(ax, mag, title: str = "", warped: bool = False, sample_rate
     A warped (log-frequency) panel keeps its rows evenly spaced and labels them in Hz. `db_scale`
     draws 20·log10 relative to `ref` (default the panel's own maximum); `colorbar` adds its scale.
     """
-    img = db(mag, ref=ref) if db_scale else _np(mag)
+    img = db(mag, ref=ref) if db_scale else to_numpy(mag)
     n_f, n_t = img.shape
     extent = [0, n_t * hop_length / sample_rate, -0.5 if warped else 0, n_f - 0.5 if warped else sample_rate / 2]
     im = ax.imshow(img, origin="lower", aspect="auto", cmap=cmap, extent=extent, vmin=vmin, vmax=vmax,
@@ -86,7 +87,7 @@ def plot_spectrograms(mags: Sequence, titles: Sequence[str], warped: bool = Fals
     n = len(mags)
     ncols = ncols or n
     nrows = int(np.ceil(n / ncols))
-    ref = max(float(_np(m).max()) for m in mags) if (shared_db and db_scale) else None
+    ref = max(float(to_numpy(m).max()) for m in mags) if (shared_db and db_scale) else None
     if ref is not None:
         vmin, vmax = (-80.0 if vmin is None else vmin), (0.0 if vmax is None else vmax)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows), squeeze=False)
@@ -103,7 +104,7 @@ def plot_waveforms(waves: Sequence, titles: Sequence[str], sample_rate: int = 11
     """Waveforms stacked vertically, each (L,)."""
     fig, axes = plt.subplots(len(waves), 1, figsize=(9, 1.5 * len(waves)), sharex=True, squeeze=False)
     for ax, w, t in zip(axes[:, 0], waves, titles):
-        w = _np(w)
+        w = to_numpy(w)
         ax.plot(np.arange(len(w)) / sample_rate, w, lw=0.5)
         ax.set_ylabel(t, rotation=0, ha="right", fontsize=8)
     axes[-1, 0].set_xlabel("time (s)")
@@ -142,7 +143,7 @@ def audio_player(wave, sample_rate: int = 11025, label: str = ""):
     """An HTML audio player for a notebook; `label` is shown above it."""
     from IPython.display import HTML, Audio
 
-    w = _np(wave).astype(np.float32)
+    w = to_numpy(wave).astype(np.float32)
     audio = Audio(w, rate=sample_rate, normalize=True)
     if not label:
         return audio
@@ -155,7 +156,7 @@ def listening_panel(rows: dict[str, Sequence], sample_rate: int = 11025):
 
     html = ["<table>"]
     for label, waves in rows.items():
-        cells = "".join(f"<td>{Audio(_np(w).astype(np.float32), rate=sample_rate, normalize=True)._repr_html_()}</td>"
+        cells = "".join(f"<td>{Audio(to_numpy(w).astype(np.float32), rate=sample_rate, normalize=True)._repr_html_()}</td>"
                         for w in waves)
         html.append(f"<tr><td><b>{label}</b></td>{cells}</tr>")
     html.append("</table>")
