@@ -43,12 +43,12 @@ def estimate(args, fonts) -> None:
 
     from sgn_teach.core.device import get_device
     from sgn_teach.data import MixDataset, SoloLibrary
+    from sgn_teach.data.captioned import CaptionedPairs
+    from sgn_teach.data.captions import entity_prompt
     from sgn_teach.models import build_model
     from sgn_teach.models.audio_text import load_embedding
     from sgn_teach.signal.metrics import bss_eval_batch
     from sgn_teach.signal.spectral import SpectralFrontEnd
-    from sgn_teach.weak.captions import entity_prompt
-    from sgn_teach.weak.data import CaptionedPairs
     from sgn_teach.weak.table import variant_config
     from sgn_teach.weak.train import weak_step
 

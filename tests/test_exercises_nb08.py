@@ -64,7 +64,7 @@ def test_labelled_count(capsys):
 def test_labelled_count_matches_the_dataset(synth_library):
     from sgn_teach.core.config import get_preset
     from sgn_teach.data import MixDataset, SoloLibrary
-    from sgn_teach.weak.data import CaptionedPairs
+    from sgn_teach.data.captioned import CaptionedPairs
 
     lib = SoloLibrary(synth_library, split="all")
     ds = CaptionedPairs(MixDataset(lib, get_preset("tiny").audio, n_sources=4, n_mixtures=1000, seed=0), 0.05)

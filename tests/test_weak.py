@@ -17,14 +17,14 @@ from torch.utils.data import default_collate
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.errors import CheckpointError
 from sgn_teach.data import MixDataset, SoloLibrary, synth_library
+from sgn_teach.data.captioned import CaptionedPairs, split_pairs
+from sgn_teach.data.captions import entity_prompt, make_caption, parse_entities, vocabulary
 from sgn_teach.data.classes import MUSIC11_NAMES
 from sgn_teach.losses import weighted_bce
 from sgn_teach.models import build_model
 from sgn_teach.models.audio_text import CourseAudioText, freeze, load_audio_text, save_audio_text, shipped_path
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
-from sgn_teach.weak.captions import entity_prompt, make_caption, parse_entities, vocabulary
-from sgn_teach.weak.data import CaptionedPairs, split_pairs
 from sgn_teach.weak.embedding import contrastive_loss
 from sgn_teach.weak.losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 from sgn_teach.weak.train import train_text, weak_step

@@ -7,6 +7,10 @@ render.py    FluidSynth + a General MIDI SoundFont (the default course data)
 library.py   reading ROOT/<class>/<clip>.wav with stable train/val/test splits
 mixing.py    MixDataset: N solo clips of distinct classes → a mixture and its targets
 augment.py   seeded source augmentation for training (gain, pitch, EQ/tilt, reverb)
+checks.py    every clip of a library decodes (checked before a training starts)
+captions.py  captions of mixtures and the instrument names parsed back out of text (notebook 08)
+captioned.py CaptionedPairs: two captioned mixtures and their mixture of mixtures (notebook 08)
+external/    real datasets (MUSIC, MUSDB18, VGGSound, FUSS) turned into solo-clip libraries
 """
 
 import importlib

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the checkers import torch only when called
 
 def check_synonym_prompt(prompt: Any) -> bool:
     """Exercise 1: a prompt naming exactly the saxophone and the acoustic guitar, without those words."""
-    from ..weak.captions import parse_entities
+    from ..data.captions import parse_entities
 
     if not isinstance(prompt, str) or not prompt.strip():
         return report(False, "", "write your prompt as a string, e.g. prompt_1 = \"...\"")
@@ -25,7 +25,7 @@ def check_synonym_prompt(prompt: Any) -> bool:
     found = parse_entities(prompt)
     if "saxophone" in text or "acoustic guitar" in text:
         return report(False, "", "the point is to avoid the class names 'saxophone' and 'acoustic guitar': "
-                                 "look at sgn_teach.weak.captions.SYNONYMS for other names")
+                                 "look at sgn_teach.data.captions.SYNONYMS for other names")
     ok = sorted(found) == ["acoustic_guitar", "saxophone"]
     return report(ok, f"parse_entities({prompt!r}) = {found}: two classes from other names. The parser matches "
                       "the longest synonym first, so multi-word names win over their parts.",

@@ -119,7 +119,7 @@ class CourseAudioText(nn.Module):
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         """K texts → word indices (K, W), zero-padded; unknown words are 0 (ignored)."""
-        from ..weak.captions import normalize_words
+        from ..data.captions import normalize_words
 
         rows = [[self.index.get(w, 0) for w in normalize_words(t)] or [0] for t in texts]
         width = max(len(r) for r in rows)

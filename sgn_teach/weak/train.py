@@ -1,6 +1,6 @@
 """Training the text-conditioned separator from captions (`python -m sgn_teach train --model text`).
 
-One step, for B captioned pairs (sgn_teach.weak.data), makes one pass of the
+One step, for B captioned pairs (sgn_teach.data.captioned), makes one pass of the
 separator over the mixture of mixtures x = (x1 + x2)/2 (its encoder once, its
 decoder once per prompt) with the prompts the losses on (``cfg.weak``) need:
 
@@ -11,7 +11,7 @@ decoder once per prompt) with the prompts the losses on (``cfg.weak``) need:
 and, for the items whose solo sources may be read (`labelled`), one pass over
 x1 and x2 prompted with each entity of their caption → `sup`.
 
-The entities are *parsed from the caption text* (sgn_teach.weak.captions), not
+The entities are *parsed from the caption text* (sgn_teach.data.captions), not
 read from the data set's labels; solo sources are read only for the `sup`
 loss, and only for the items flagged `labelled`. The caption prompts are
 embedded by the audio–text model's text tower; entity prompts use the
@@ -42,12 +42,12 @@ from ..core.config import Config
 from ..core.device import get_device, resolve_precision, seed_everything
 from ..core.errors import CheckpointError, DataError
 from ..data import MixDataset, SoloLibrary
+from ..data.captioned import CaptionedPairs, split_pairs
+from ..data.captions import entity_prompt, parse_entities
 from ..models import build_model
 from ..models.audio_text import freeze, load_embedding
 from ..signal.spectral import SpectralFrontEnd
 from ..signal.targets import mask_target, sop_weight
-from .captions import entity_prompt, parse_entities
-from .data import CaptionedPairs, split_pairs
 from .losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 
 

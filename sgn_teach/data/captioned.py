@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data import MixDataset
 from .captions import make_caption
+from .mixing import MixDataset
 
 
 class CaptionedPairs(Dataset):

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..data.classes import MUSIC11_NAMES
+from .classes import MUSIC11_NAMES
 
 # class name → the names a person may use for it (the first is the canonical English name)
 SYNONYMS: dict[str, tuple[str, ...]] = {
