@@ -26,10 +26,10 @@ import json
 import time
 from pathlib import Path
 
-from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate
+from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.train import MODEL_NAME, train
 
 BASE = dict(diffusion__target="absolute", diffusion__snr_cap=0.0, diffusion__noisy_share=0.0,

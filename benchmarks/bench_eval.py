@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from sgn_teach.checkpoint import load_checkpoint
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluate import evaluate, format_table
+from sgn_teach.hub.build import load_checkpoint
 
 
 def main() -> None:

@@ -48,8 +48,8 @@ from sgn_teach.core.config import get_preset
 from sgn_teach.core.device import get_device, resolve_precision
 from sgn_teach.core.speed import channels_last_input, loader_options, maybe_compile, to_channels_last
 from sgn_teach.data import MixDataset, SoloLibrary, mix_features, synth_library
+from sgn_teach.hub.build import build_model
 from sgn_teach.losses import sgn_loss
-from sgn_teach.models import build_model
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.train import make_optimizer
 

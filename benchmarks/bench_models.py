@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from sgn_teach.core.config import MODEL_VARIANTS, PRESETS, get_preset  # noqa: E402
 from sgn_teach.core.device import get_device  # noqa: E402
+from sgn_teach.hub.build import build_model  # noqa: E402
 from sgn_teach.losses import sgn_loss, sop_weight  # noqa: E402
-from sgn_teach.models import build_model, count_parameters  # noqa: E402
+from sgn_teach.models import count_parameters
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # (batch, repetitions, warm-up steps) per preset: the paper preset takes 1–2 s per sample on a CPU

@@ -74,7 +74,7 @@ def main() -> None:
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.checkpoint is None:
-        from sgn_teach.checkpoint import shipped_checkpoint
+        from sgn_teach.hub.shipped import shipped_checkpoint
 
         args.checkpoint = str(shipped_checkpoint("sgn_small"))
     if args.classes != "auto":

@@ -30,8 +30,8 @@ import torch
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.device import bf16_supported, get_device
 from sgn_teach.data import MixDataset, SoloLibrary, finish_batch, mix_features, synth_library
+from sgn_teach.hub.build import build_model
 from sgn_teach.losses import sgn_loss
-from sgn_teach.models import build_model
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.train import make_optimizer, validate
 

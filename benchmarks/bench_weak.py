@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sgn_teach.checkpoint import SHIPPED_DIR
 from sgn_teach.core.errors import SGNError
+from sgn_teach.hub.shipped import SHIPPED_DIR
 from sgn_teach.train import MODEL_NAME
 from sgn_teach.weak.table import SHIPPED_TABLE, VARIANTS, WEAK, format_weak_table, paper_comparison, run_dir, run_table
 
@@ -45,8 +45,8 @@ def estimate(args, fonts) -> None:
     from sgn_teach.data import MixDataset, SoloLibrary
     from sgn_teach.data.captioned import CaptionedPairs
     from sgn_teach.data.captions import entity_prompt
-    from sgn_teach.models import build_model
-    from sgn_teach.models.audio_text import load_embedding
+    from sgn_teach.hub.audio_text import load_embedding
+    from sgn_teach.hub.build import build_model
     from sgn_teach.signal.metrics import bss_eval_batch
     from sgn_teach.signal.spectral import SpectralFrontEnd
     from sgn_teach.weak.table import variant_config

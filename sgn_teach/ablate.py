@@ -43,9 +43,6 @@ TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
 GROUPS = ("table3", "table4", "three")
 METRICS = ("sdr", "sir", "sar", "si_sdr")
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-"""Grid results shipped with the package: ``ablations_<preset>.json`` (the format of OUT/ablations.json)."""
-
 PAPER_TABLE3: dict[str, dict[str, float]] = {}
 """The paper's Table III (Mo & Tian, arXiv 2407.03736: the ablation of source class tokens and
 category-aware grouping on MUSIC), keyed like our rows, in dB:
@@ -105,10 +102,10 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                   device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
     from .analysis import figure3_data, figure4_data
-    from .checkpoint import load_checkpoint
     from .core.device import get_device
     from .data import SoloLibrary
     from .evaluate import evaluate
+    from .hub.build import load_checkpoint
     from .train import MODEL_NAME, train
 
     out = Path(out)
@@ -186,12 +183,6 @@ def _seed_mean(results: dict[str, Any], prefix: str, n: int, metric: str) -> np.
     return np.nanmean(np.stack(arrays), axis=0)
 
 
-def shipped_results(preset: str = "small") -> dict[str, Any] | None:
-    """The results of the grid shipped with the package (RESULTS_DIR/ablations_<preset>.json), or None if absent."""
-    path = RESULTS_DIR / f"ablations_{preset}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
 def paired_difference(results: dict[str, Any], a: str, b: str, n: int = 2) -> tuple[float, float, float] | None:
     """SDR of configuration `a` minus `b` (each averaged over its seeds) on the same n-source mixtures:
     (mean, low, high), a 95 % paired bootstrap interval over mixtures; None if either has no scores."""
@@ -260,5 +251,5 @@ def format_tables(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DEPTHS", "GROUPS", "PAPER_TABLE3", "RESULTS_DIR", "Run", "format_tables", "grid", "paired_difference",
-           "run_ablations", "shipped_results", "summarize"]
+__all__ = ["DEPTHS", "GROUPS", "PAPER_TABLE3", "Run", "format_tables", "grid", "paired_difference",
+           "run_ablations", "summarize"]

@@ -126,12 +126,12 @@ def _check_sampling_steps(steps: int | None, model=None) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .checkpoint import load_checkpoint
     from .core.checks import check_writable_file, require_int
     from .core.device import get_device
     from .core.errors import CheckpointError
     from .data import SoloLibrary
     from .evaluate import evaluate, format_per_class, format_table, paired_differences
+    from .hub.build import load_checkpoint
 
     require_int("--n-mixtures", args.n_mixtures)
     require_int("--n-sources", args.n_sources)

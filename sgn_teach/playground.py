@@ -86,7 +86,7 @@ class Playground:
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             train(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress, validate_during=False)
-            from .checkpoint import load_checkpoint
+            from .hub.build import load_checkpoint
 
             model, cfg_m, classes, _, _ = load_checkpoint(Path(tmp) / "run" / "model.pt")
         val = SoloLibrary(self.data, split="val", classes=classes)

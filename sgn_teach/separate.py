@@ -33,10 +33,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .checkpoint import load_checkpoint
 from .core.atomic import AtomicDir, atomic_path
 from .core.device import get_device
 from .core.errors import AudioError, ConfigError, DataError, OutputError
+from .hub.build import load_checkpoint
 from .signal.audio import SILENCE_RMS, require_audio_file
 from .signal.spectral import SpectralFrontEnd
 from .streaming import StreamResampler, Windower, WindowSeparator, best_permutation

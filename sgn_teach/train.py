@@ -34,7 +34,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import read_checkpoint, save_checkpoint
 from .core import distributed
 from .core.atomic import atomic_path, write_json
 from .core.config import Config
@@ -44,8 +43,9 @@ from .core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signa
 from .core.speed import channels_last_input, loader_options, maybe_compile, to_channels_last
 from .data import MixDataset, SoloLibrary, finish_batch, mix_features
 from .data.mixing import VariableCountMixDataset
+from .hub.build import build_model
+from .hub.checkpoint import read_checkpoint, save_checkpoint
 from .losses import sgn_loss
-from .models import build_model
 from .signal.spectral import SpectralFrontEnd
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
@@ -177,7 +177,7 @@ def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distribu
                         f"mixtures of N={cfg.train.n_sources} distinct classes needs at least that many "
                         "(add clips, or train without validation: --no-val)")
     if cfg.model.variant == "diffusion":  # notebook 07: guided by a frozen SGN, whose checkpoint is checked now
-        from .models.diffusion_separator import prepare_condition
+        from .hub.diffusion import prepare_condition
 
         prepare_condition(cfg, lib.classes)
     check_writable_dir(out)
@@ -257,7 +257,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
     model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(dev)
     generative = getattr(model, "generative", False)  # diffusion: its own objective (`targets=` below)
     if generative and state is None:
-        from .models.diffusion_separator import load_condition_weights
+        from .hub.diffusion import load_condition_weights
 
         load_condition_weights(model)  # the trained SGN (a resumed run has it in its checkpoint)
     if cfg.train.channels_last:

@@ -20,13 +20,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.checkpoint import FORMAT, save_checkpoint
 from sgn_teach.cli import main
 from sgn_teach.core.atomic import AtomicDir, write_json
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.errors import ConfigError
 from sgn_teach.data import SoloLibrary, synth_library
-from sgn_teach.models import build_model
+from sgn_teach.hub.build import build_model
+from sgn_teach.hub.checkpoint import FORMAT, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("cello", "flute", "trumpet", "xylophone")

@@ -116,7 +116,8 @@ def test_the_book_has_every_notebook_the_readme_and_the_api(book_html):
     readme = (book_html / "readme.html").read_text(encoding="utf-8")
     assert readme.count("<table") >= 3, "the README's tables are missing"
     api = (book_html / "api.html").read_text(encoding="utf-8")
-    for obj in ("sgn_teach.signal.spectral.warp", "sgn_teach.checkpoint.shipped_checkpoint", "sgn_teach.course.notebooks.REPO_URL"):
+    for obj in ("sgn_teach.signal.spectral.warp", "sgn_teach.hub.shipped.shipped_checkpoint",
+                "sgn_teach.course.notebooks.REPO_URL"):
         assert f'id="{obj}"' in api, f"{obj} is not in the API reference"
 
 

@@ -18,8 +18,8 @@ tf = pytest.importorskip("transformers")
 
 from sgn_teach.core.config import get_preset  # noqa: E402
 from sgn_teach.core.errors import SGNError  # noqa: E402
-from sgn_teach.models.audio_text import load_embedding  # noqa: E402
-from sgn_teach.models.clap import ClapEmbedding  # noqa: E402
+from sgn_teach.hub.audio_text import load_embedding  # noqa: E402
+from sgn_teach.hub.clap import ClapEmbedding  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +104,7 @@ def test_weak_training_step_with_clap(tiny_clap, tmp_path):
 
 
 def test_offline_clap_is_one_clear_line():
-    code = ("from sgn_teach.models.audio_text import load_embedding\n"
+    code = ("from sgn_teach.hub.audio_text import load_embedding\n"
             "from sgn_teach.core.errors import SGNError\n"
             "try:\n    load_embedding('clap:laion/clap-htsat-unfused')\n"
             "except SGNError as e:\n    print('ERR', e)\n")

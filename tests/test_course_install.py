@@ -21,8 +21,10 @@ import pytest
 import tomllib
 
 from sgn_teach import course
-from sgn_teach.checkpoint import SHIPPED_NAMES, load_checkpoint, shipped_checkpoint, training_history
 from sgn_teach.core.errors import CheckpointError
+from sgn_teach.hub.build import load_checkpoint
+from sgn_teach.hub.checkpoint import training_history
+from sgn_teach.hub.shipped import SHIPPED_NAMES, shipped_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -170,7 +172,7 @@ def test_wheel_installs_outside_the_repo_and_runs_demo_and_notebook_01(tmp_path)
         return subprocess.run([str(py), *args], cwd=elsewhere, env={**env, **(extra_env or {})}, text=True,
                               capture_output=True, timeout=timeout)
 
-    where = run("-c", "import sgn_teach, sgn_teach.checkpoint as c; print(sgn_teach.__file__); "
+    where = run("-c", "import sgn_teach, sgn_teach.hub.shipped as c; print(sgn_teach.__file__); "
                       "print(c.shipped_checkpoint('sgn_small'))")
     assert where.returncode == 0, where.stderr
     pkg_file, ck_file = where.stdout.split()

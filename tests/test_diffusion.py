@@ -10,13 +10,13 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach import ddpm
-from sgn_teach.checkpoint import load_checkpoint, save_checkpoint
 from sgn_teach.cli import main
 from sgn_teach.core.config import Config, get_preset
 from sgn_teach.data import SoloLibrary, mix_batch, mix_features
 from sgn_teach.evaluate import evaluate
-from sgn_teach.models import build_model, count_parameters
+from sgn_teach.hub.build import build_model, load_checkpoint
+from sgn_teach.hub.checkpoint import save_checkpoint
+from sgn_teach.models import count_parameters, ddpm
 from sgn_teach.models.diffusion import AxialAttention, ResBlock, SeparationUNet, TimeFrequencyAttention
 from sgn_teach.models.diffusion_separator import DiffusionSeparator
 from sgn_teach.signal.spectral import SpectralFrontEnd
@@ -324,7 +324,7 @@ def test_evaluate_is_reproducible(synth_library, tiny_audio):
 
 
 def test_set_sampling_steps(synth_library, tmp_path):
-    from sgn_teach.models.diffusion_separator import set_sampling_steps
+    from sgn_teach.hub.diffusion import set_sampling_steps
 
     run = tmp_path / "run"
     train(get_preset("tiny", "diffusion", diffusion__condition="class", train__steps=1, train__batch_size=2),

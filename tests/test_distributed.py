@@ -46,7 +46,7 @@ def test_batch_must_split_evenly():
 
 def test_convert_sync_batchnorm_keeps_weights_and_buffers():
     cfg = get_preset("tiny")
-    from sgn_teach.models import build_model
+    from sgn_teach.hub.build import build_model
 
     model = build_model(cfg.model, cfg.audio)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgn_teach.core.config import MODEL_VARIANTS, get_preset
+from sgn_teach.hub.build import build_model
 from sgn_teach.losses import class_constraint_ce, sgn_loss, sop_weight
 from sgn_teach.models import (
     SGN,
@@ -20,7 +21,6 @@ from sgn_teach.models import (
     PresenceHead,
     SoPModel,
     UNet,
-    build_model,
     count_parameters,
     predicted_classes,
     select_masks,

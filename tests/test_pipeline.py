@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.checkpoint import load_checkpoint, save_checkpoint
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
 from sgn_teach.evaluate import evaluate
-from sgn_teach.models import build_model
+from sgn_teach.hub.build import build_model, load_checkpoint
+from sgn_teach.hub.checkpoint import save_checkpoint
 from sgn_teach.separate import separate_wave
 from sgn_teach.signal.metrics import si_sdr
 from sgn_teach.train import train

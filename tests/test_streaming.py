@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.checkpoint import save_checkpoint
 from sgn_teach.core.config import get_preset
-from sgn_teach.models import build_model
+from sgn_teach.hub.build import build_model
+from sgn_teach.hub.checkpoint import save_checkpoint
 from sgn_teach.separate import TRAIN_RMS, separate_file, separate_wave
 from sgn_teach.signal.audio import load_audio, resample
 from sgn_teach.streaming import StreamResampler, WindowSeparator

@@ -20,9 +20,10 @@ from sgn_teach.data import MixDataset, SoloLibrary, synth_library
 from sgn_teach.data.captioned import CaptionedPairs, split_pairs
 from sgn_teach.data.captions import entity_prompt, make_caption, parse_entities, vocabulary
 from sgn_teach.data.classes import MUSIC11_NAMES
+from sgn_teach.hub.audio_text import freeze, load_audio_text, save_audio_text, shipped_path
+from sgn_teach.hub.build import build_model
 from sgn_teach.losses import weighted_bce
-from sgn_teach.models import build_model
-from sgn_teach.models.audio_text import CourseAudioText, freeze, load_audio_text, save_audio_text, shipped_path
+from sgn_teach.models.audio_text import CourseAudioText
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 from sgn_teach.weak.embedding import contrastive_loss
@@ -285,8 +286,8 @@ def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
 
 
 def test_text_model_evaluates_and_separates(lib_root, tmp_path, embedding):
-    from sgn_teach.checkpoint import load_checkpoint
     from sgn_teach.evaluate import evaluate
+    from sgn_teach.hub.build import load_checkpoint
     from sgn_teach.separate import separate_wave
 
     train_text(_tiny_text(2), lib_root, tmp_path / "r", device="cpu", progress=False, validate_during=False,
@@ -328,7 +329,7 @@ def test_course_embedding_checkpoint_roundtrip(tmp_path, embedding):
     torch.testing.assert_close(loaded.audio_features(wave), embedding.audio_features(wave))
     assert not any(p.requires_grad for p in loaded.parameters())
     cfg = get_preset("tiny")
-    from sgn_teach.checkpoint import save_checkpoint
+    from sgn_teach.hub.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "sgn.pt", build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
     with pytest.raises(CheckpointError, match="not a course audio–text embedding"):
@@ -411,7 +412,7 @@ def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
 
 
 def test_weak_modules_do_not_import_transformers():
-    code = ("import sys, sgn_teach.weak.train, sgn_teach.weak.table, sgn_teach.models.clap, sgn_teach.cli; "
+    code = ("import sys, sgn_teach.weak.train, sgn_teach.weak.table, sgn_teach.hub.clap, sgn_teach.cli; "
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]

@@ -8,8 +8,8 @@ import torch
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
+from sgn_teach.hub.build import build_model
 from sgn_teach.inference.example import assignment_maps, mix_pair, separate_example
-from sgn_teach.models import build_model
 from sgn_teach.viz.explorer import plot_assignment_maps, plot_class_masks, plot_example_spectrograms, plot_presence
 from sgn_teach.widgets.explorer import mixture_explorer
 

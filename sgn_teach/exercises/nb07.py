@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import ddpm
+from ..models import ddpm
 from . import report
 
 

@@ -1,16 +1,26 @@
-"""The networks: SoP's U-Net, the SoP baseline, class tokens, grouping, SGN.
+"""The networks — modules of torch and nothing else: no file is read or written here.
 
-`build_model(model_cfg, audio_cfg)` is the one constructor the rest of the
-package uses; it picks `SoPModel` for variant "sop", `DiffusionSeparator` for
-"diffusion" (give it the `DiffusionConfig`), `TextConditionedSeparator` for "text"
-(notebook 08) and `SGN` otherwise.
+unet.py                 SoP's U-Net (the mask estimator every model builds on)
+sop.py                  the SoP baseline without pixels: N unordered output slots
+tokens.py               patch embedding and the class-token transformer (notebook 03)
+grouping.py             category-aware grouping and the presence head (notebook 04)
+sgn.py                  SGN and its ablation variants (baseline, sct, cag, sgn)
+inputs.py               the input checks every model makes
+film.py                 FiLM conditioning
+text_separator.py       the U-Net steered by a text prompt through FiLM (notebook 08)
+audio_text.py           the course's small audio–text embedding (notebook 08)
+ddpm.py                 the DDPM/DDIM maths: schedule, forward process, sampler (notebook 07)
+diffusion.py            DAVIS's Separation U-Net (notebook 07)
+diffusion_separator.py  the generative separator built on it (notebook 07)
+
+The one constructor from a config is :func:`sgn_teach.hub.build.build_model`; loading
+weights from a file is :mod:`sgn_teach.hub`.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from ..core.config import AudioConfig, DiffusionConfig, ModelConfig
 from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel
@@ -21,24 +31,8 @@ from .unet import UNet, unet_widths
 __all__ = [
     "UNet", "unet_widths", "SoPModel", "PatchEmbedding", "ClassTokenTransformer",
     "CategoryAwareGrouping", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
-    "select_masks", "predicted_classes", "build_model", "count_parameters", "TextConditionedSeparator",
+    "select_masks", "predicted_classes", "count_parameters", "TextConditionedSeparator",
 ]
-
-
-def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: DiffusionConfig | None = None) -> nn.Module:
-    """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`.
-
-    `diffusion` (``Config.diffusion``) is needed by the "diffusion" variant only.
-    """
-    if model_cfg.variant == "diffusion":  # the generative separator of notebook 07
-        from .diffusion_separator import DiffusionSeparator
-
-        return DiffusionSeparator(model_cfg, audio_cfg, diffusion or DiffusionConfig())
-    if model_cfg.variant == "sop":
-        return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
-    if model_cfg.variant == "text":
-        return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
-    return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -15,6 +15,7 @@ accept any clip length (global pooling) and any level (each spectrogram is
 divided by its RMS before the log), because they will judge *separated*
 estimates, which are quieter than the mixture and come in several lengths.
 
+Saving and loading it (and choosing CLAP instead) is :mod:`sgn_teach.hub.audio_text`.
 Any audio–text model used by the weak losses has the same two methods:
 ``audio_features(wave (B, L) at .sample_rate) → (B, E)`` (differentiable with
 respect to the wave) and ``text_features(list of K str) → (K, E)``, unit length.
@@ -22,26 +23,15 @@ respect to the wave) and ``text_features(list of K str) → (K, E)``, unit lengt
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.config import AudioConfig, Config
-from ..core.errors import CheckpointError
+from ..core.config import AudioConfig
+from ..data.captions import normalize_words
 from ..signal.spectral import SpectralFrontEnd
 
-KIND = "course_audio_text"
-SHIPPED_NAME = "audio_text_small.pt"
 LEVEL_FLOOR = 1e-3   # log(m / rms(m) + floor): the level-normalised log magnitude
-
-
-def shipped_path() -> Path:
-    """Where the package keeps the shipped embedding: sgn_teach/checkpoints/audio_text_small.pt."""
-    return Path(__file__).resolve().parents[1] / "checkpoints" / SHIPPED_NAME
 
 
 class AudioTower(nn.Module):
@@ -97,7 +87,7 @@ class CourseAudioText(nn.Module):
         self.audio = AudioTower(dim, width)
         self.text = TextTower(len(self.vocab), dim, word_dim)
         self.logit_scale = nn.Parameter(torch.tensor(float(torch.log(torch.tensor(1 / 0.07)))))
-        self.card: dict = {}  # filled by load_audio_text: the training record
+        self.card: dict = {}  # filled by sgn_teach.hub.audio_text.load_audio_text: the training record
 
     @property
     def sample_rate(self) -> int:
@@ -119,8 +109,6 @@ class CourseAudioText(nn.Module):
 
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         """K texts → word indices (K, W), zero-padded; unknown words are 0 (ignored)."""
-        from ..data.captions import normalize_words
-
         rows = [[self.index.get(w, 0) for w in normalize_words(t)] or [0] for t in texts]
         width = max(len(r) for r in rows)
         ids = torch.zeros(len(rows), width, dtype=torch.long)
@@ -133,67 +121,4 @@ class CourseAudioText(nn.Module):
         return F.normalize(self.text(self.tokenize(texts)), dim=-1)
 
 
-def save_audio_text(path: str | os.PathLike, model: CourseAudioText, step: int, extra: dict | None = None,
-                    optimizer: torch.optim.Optimizer | None = None) -> Path:
-    """Write a course embedding in the package's checkpoint format (weights + config JSON + classes + step)."""
-    from ..checkpoint import save_checkpoint
-    from ..data.classes import MUSIC11_NAMES
-
-    cfg = Config(preset="custom", audio=model.audio_cfg)
-    info = {"kind": KIND, "vocab": model.vocab, "hparams": model.hparams, **(extra or {})}
-    return save_checkpoint(path, model, cfg, list(MUSIC11_NAMES), step, optimizer=optimizer, extra=info)
-
-
-def load_audio_text(path: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> CourseAudioText:
-    """Load a course embedding (default: the shipped one), frozen and in eval mode.
-
-    CheckpointError (one line) for a missing file or a checkpoint of another kind.
-    """
-    from ..checkpoint import read_checkpoint
-
-    path = Path(path) if path is not None else shipped_path()
-    state = read_checkpoint(path)
-    try:
-        extra = json.loads(state["extra"])
-    except (TypeError, ValueError):
-        extra = {}
-    if extra.get("kind") != KIND:
-        raise CheckpointError(f"{path}: not a course audio–text embedding (train one with "
-                              "`python -m sgn_teach.weak.embedding --data DIR --out FILE`)")
-    try:
-        cfg = Config.from_dict(json.loads(state["config"]))
-        model = CourseAudioText(extra["vocab"], cfg.audio, **extra["hparams"])
-        model.load_state_dict(state["model"])
-        model.card = extra.get("history", {})  # how it was trained: data, steps, zero-shot accuracies
-    except Exception as exc:
-        raise CheckpointError(f"{path}: embedding does not match its config ({str(exc).splitlines()[0][:160]})") from None
-    return freeze(model.to(device))
-
-
-def freeze(model: nn.Module) -> nn.Module:
-    """Eval mode and no parameter gradients: how the weak losses use an audio–text model (gradients
-    still flow *through* it, to the separated audio)."""
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
-
-def load_embedding(spec: str = "course", device: torch.device | str = "cpu", source_rate: int = 11025):
-    """The audio–text model a weak-supervision run names in ``cfg.weak.embedding``.
-
-    "course" — the shipped course embedding; a file path — another course embedding;
-    "clap" or "clap:<hub name or folder>" — CLAP through `transformers` (default
-    laion/clap-htsat-unfused; downloaded on first use). Errors are one-line SGNErrors.
-    """
-    if spec == "course":
-        return load_audio_text(None, device)
-    if spec == "clap" or spec.startswith("clap:"):
-        from .clap import DEFAULT_CLAP, ClapEmbedding
-
-        return freeze(ClapEmbedding.from_pretrained(spec.partition(":")[2] or DEFAULT_CLAP, source_rate, device))
-    return load_audio_text(spec, device)
-
-
-__all__ = ["CourseAudioText", "AudioTower", "TextTower", "load_audio_text", "save_audio_text", "shipped_path",
-           "load_embedding", "freeze"]
+__all__ = ["CourseAudioText", "AudioTower", "TextTower", "LEVEL_FLOOR"]

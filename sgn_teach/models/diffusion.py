@@ -1,7 +1,7 @@
 """The Separation U-Net: DAVIS's denoiser (Huang et al. 2023), sized for a CPU.
 
 It predicts, from a noisy source spectrogram x_t, the step t, the mixture and a
-condition c (which source we want), the diffusion target v (`sgn_teach.ddpm`):
+condition c (which source we want), the diffusion target v (`sgn_teach.models.ddpm`):
 
     [x_t ; mixture] (B, 2, F, T)
       └─ patch stem: Conv s×s, stride s ──────────────▶ (B, ch, F/s, T/s)

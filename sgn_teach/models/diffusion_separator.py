@@ -8,7 +8,7 @@ back to the source's magnitude spectrogram. We have no video; the guide is the c
                        (B, C, D) from `SGN.class_features(log_mag)`, row i for class i
     condition "class"  a learned embedding per class: the simple variant
 
-What is generated (x_0, the data of `sgn_teach.ddpm`). Magnitudes w on the warped grid are
+What is generated (x_0, the data of `sgn_teach.models.ddpm`). Magnitudes w on the warped grid are
 put on a bounded log scale,
 
     repr(w) = 2 · clamp(log1p(w / mag_ref) / log1p(mag_max / mag_ref), 0, 1) − 1   ∈ [−1, 1]
@@ -44,41 +44,18 @@ where the sources cancelled.)
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import ddpm
-from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
-from ..core.errors import CheckpointError
+from ..core.config import AudioConfig, DiffusionConfig, ModelConfig
 from ..signal.spectral import EPS
 from ..signal.targets import sop_weight
+from . import ddpm
 from .diffusion import SeparationUNet
 
 NOISY_FROM = 2 / 3  # `noisy_share` of the training sources draw t from [NOISY_FROM·T, T)
-
-
-def default_sgn_checkpoint() -> Path:
-    """The shipped small SGN whose g_i guide the shipped diffusion model."""
-    from ..checkpoint import shipped_checkpoint
-
-    return shipped_checkpoint("sgn_small")
-
-
-def shipped_diffusion_checkpoint() -> Path | None:
-    """sgn_teach/checkpoints/diffusion_small.pt, or None where it was removed (notebook 07 then trains a stand-in)."""
-    from ..checkpoint import shipped_checkpoint
-    from ..core.errors import CheckpointError
-
-    try:
-        return shipped_checkpoint("diffusion_small")
-    except CheckpointError:
-        return None
 
 
 class DiffusionSeparator(nn.Module):
@@ -89,7 +66,7 @@ class DiffusionSeparator(nn.Module):
         audio_cfg: the front-end; the grid is (n_freq_warped, n_frames).
         dcfg: everything else (see :class:`sgn_teach.core.config.DiffusionConfig`). With condition
             "sgn", ``dcfg.sgn_model`` holds the frozen SGN's ModelConfig; its weights are
-            part of this model's state (load them with :func:`load_condition_weights`).
+            part of this model's state (load them with :func:`sgn_teach.hub.diffusion.load_condition_weights`).
 
     forward(log_mag (B, 1, F, T), classes (B, K) or None) → dict with
         masks           (B, K, F, T) ratios in [0, max_ratio], sampled with `sampling_steps` DDIM steps
@@ -321,74 +298,4 @@ class DiffusionSeparator(nn.Module):
         return {"masks": self.masks_from_sample(x0, log_mag), "mask_classes": classes, "presence_logits": presence}
 
 
-# --------------------------------------------------------------------------- the frozen SGN
-
-
-def prepare_condition(cfg: Config, classes: list[str]) -> None:
-    """Fill in ``cfg.diffusion.sgn_model`` from the SGN checkpoint (condition "sgn"); check it fits.
-
-    The SGN must have the same front-end (grid) as the diffusion model, class features
-    (any SGN variant, not `sop`) and the library's classes. CheckpointError otherwise.
-    """
-    d = cfg.diffusion
-    if d is None or d.condition != "sgn":
-        return
-    path = Path(d.condition_checkpoint) if d.condition_checkpoint else default_sgn_checkpoint()
-    from ..checkpoint import read_checkpoint
-
-    state = read_checkpoint(path)
-    sgn_cfg = Config.from_dict(json.loads(state["config"]))
-    if sgn_cfg.model.variant not in ("sgn", "sct", "cag", "baseline"):
-        raise CheckpointError(f"{path}: a {sgn_cfg.model.variant!r} model has no class features g_i; "
-                              "condition 'sgn' needs an SGN checkpoint")
-    if (sgn_cfg.audio.n_freq_warped, sgn_cfg.audio.n_frames) != (cfg.audio.n_freq_warped, cfg.audio.n_frames) \
-            or sgn_cfg.audio.n_fft != cfg.audio.n_fft or sgn_cfg.audio.sample_rate != cfg.audio.sample_rate:
-        raise CheckpointError(f"{path}: its front-end (preset {sgn_cfg.preset!r}, grid {sgn_cfg.audio.n_freq_warped}×"
-                              f"{sgn_cfg.audio.n_frames}) does not match the diffusion model's (preset {cfg.preset!r}, "
-                              f"{cfg.audio.n_freq_warped}×{cfg.audio.n_frames}); use an SGN of the same preset")
-    if list(state["classes"]) != list(classes):
-        raise CheckpointError(f"{path}: its classes ({', '.join(state['classes'])}) do not match the data's "
-                              f"({', '.join(classes)})")
-    d.condition_checkpoint = str(path)
-    d.sgn_model = dataclasses.asdict(sgn_cfg.model)  # as rebuilt (older checkpoints get their defaults right)
-
-
-def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | None = None) -> None:
-    """Copy the trained SGN's weights into ``model.sgn`` (from ``dcfg.condition_checkpoint`` by default)."""
-    if model.sgn is None:
-        return
-    from ..checkpoint import read_checkpoint
-
-    path = Path(path or model.dcfg.condition_checkpoint or default_sgn_checkpoint())
-    state = read_checkpoint(path)
-    try:
-        model.sgn.load_state_dict(state["model"])
-    except Exception as exc:
-        raise CheckpointError(f"{path}: does not fit the SGN the diffusion model was built for "
-                              f"({str(exc).splitlines()[0][:160]})") from None
-    model.sgn.eval()
-
-
-def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
-    """Rewrite a diffusion checkpoint's default number of DDIM steps (after measuring SDR against steps).
-
-    Only ``diffusion.sampling_steps`` in its config changes; weights, classes, step and
-    history stay as they were. The file is replaced atomically.
-    """
-    from ..checkpoint import read_checkpoint
-    from ..core.atomic import atomic_path
-
-    state = read_checkpoint(path)
-    cfg = json.loads(state["config"])
-    if not cfg.get("diffusion"):
-        raise CheckpointError(f"{path}: not a diffusion checkpoint")
-    if not 1 <= int(steps) <= int(cfg["diffusion"].get("timesteps", 1000)):
-        raise ValueError(f"steps must be in 1…{cfg['diffusion'].get('timesteps', 1000)}, not {steps}")
-    cfg["diffusion"]["sampling_steps"] = int(steps)
-    state["config"] = json.dumps(cfg, indent=2, sort_keys=True)
-    with atomic_path(Path(path), ".pt") as tmp:
-        torch.save(state, tmp)
-
-
-__all__ = ["DiffusionSeparator", "set_sampling_steps", "prepare_condition", "load_condition_weights",
-           "default_sgn_checkpoint", "shipped_diffusion_checkpoint"]
+__all__ = ["DiffusionSeparator", "NOISY_FROM"]

@@ -5,7 +5,7 @@
     decoder (once per mixture *and* prompt):                          ▼
         h ← d_{L-1}·(1 + γ_L) + β_L;  h ← up_k([d_k; h])·(1 + γ_k) + β_k  …  → mask logit (B, K, F, T)
 
-FiLM (feature-wise linear modulation, Perez et al. 2018) scales and shifts every
+FiLM (feature-wise linear modulation, Perez et al. 2018; :mod:`sgn_teach.models.film`) scales and shifts every
 channel of the decoder by an affine function of the prompt embedding; γ and β
 start at zero, so an untrained model ignores the prompt. The prompt embedding
 comes from an audio–text model (the course's small one, or CLAP): the text
@@ -24,24 +24,8 @@ import torch
 from torch import nn
 
 from ..core.config import ModelConfig
+from .film import FiLM
 from .unet import UNet, unet_widths
-
-
-class FiLM(nn.Module):
-    """Per-channel scale and shift from a condition vector: (N, c, f, t), (N, E) → (N, c, f, t).
-
-    out = x · (1 + γ(e)) + β(e), with γ, β = Linear(E → 2c) initialised to zero (identity at first).
-    """
-
-    def __init__(self, cond_dim: int, channels: int) -> None:
-        super().__init__()
-        self.proj = nn.Linear(cond_dim, 2 * channels)
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        gamma, beta = self.proj(cond).chunk(2, dim=-1)  # (N, 2c) → two (N, c)
-        return x * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]  # (N, c) → (N, c, 1, 1): broadcast over bins
 
 
 class TextConditionedSeparator(nn.Module):
@@ -131,4 +115,4 @@ class TextConditionedSeparator(nn.Module):
                 "assign": None, "class_features": None}
 
 
-__all__ = ["FiLM", "TextConditionedSeparator"]
+__all__ = ["TextConditionedSeparator"]

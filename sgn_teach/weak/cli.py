@@ -56,8 +56,8 @@ def apply_weak_args(cfg, args: argparse.Namespace) -> None:
 
 def prompt_classes(prompt: str, checkpoint) -> list[str]:
     """The checkpoint's classes a prompt names (in the prompt's order); DataError when it names none."""
-    from ..checkpoint import read_checkpoint
     from ..data.captions import parse_entities
+    from ..hub.checkpoint import read_checkpoint
 
     classes = list(read_checkpoint(checkpoint)["classes"])
     found = parse_entities(prompt, classes)

@@ -35,7 +35,8 @@ from ..core.config import AudioConfig, AugmentConfig, get_preset
 from ..core.device import get_device, seed_everything
 from ..data import MixDataset, SoloLibrary
 from ..data.captions import describe, entity_prompt, vocabulary
-from ..models.audio_text import CourseAudioText, save_audio_text
+from ..hub.audio_text import save_audio_text
+from ..models.audio_text import CourseAudioText
 
 LEAK_DB = (8.0, 20.0)   # another instrument this many dB below the main one ...
 LEAK_PROB = 0.5         # ... in this share of the crops

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import load_checkpoint
 from ..core.atomic import write_json
 from ..core.config import Config, get_preset
 from ..data import SoloLibrary
 from ..evaluate import evaluate
+from ..hub.build import load_checkpoint
 from ..signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 
 SHIPPED_TABLE = Path(__file__).resolve().parents[1] / "checkpoints" / "weak_table.json"

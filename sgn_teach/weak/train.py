@@ -36,7 +36,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checkpoint import read_checkpoint, save_checkpoint
 from ..core.atomic import write_json
 from ..core.config import Config
 from ..core.device import get_device, resolve_precision, seed_everything
@@ -44,8 +43,9 @@ from ..core.errors import CheckpointError, DataError
 from ..data import MixDataset, SoloLibrary
 from ..data.captioned import CaptionedPairs, split_pairs
 from ..data.captions import entity_prompt, parse_entities
-from ..models import build_model
-from ..models.audio_text import freeze, load_embedding
+from ..hub.audio_text import freeze, load_embedding
+from ..hub.build import build_model
+from ..hub.checkpoint import read_checkpoint, save_checkpoint
 from ..signal.spectral import SpectralFrontEnd
 from ..signal.targets import mask_target, sop_weight
 from .losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss

@@ -1,5 +1,9 @@
 """Checkpoints: weights + the full config (JSON) + class list + step (+ optimiser, history).
 
+This module writes and reads the file format; turning a checkpoint back into a
+model is :func:`sgn_teach.hub.build.load_checkpoint`, and the checkpoints that
+ship with the package are found by :mod:`sgn_teach.hub.shipped`.
+
 Everything inside is a tensor, a string, a number or a list/dict of those, so a
 checkpoint loads with ``torch.load(weights_only=True)`` — no pickled code runs.
 Writes are atomic (temp file, then rename): an interrupted save never leaves a
@@ -15,9 +19,9 @@ from typing import Any
 
 import torch
 
-from .core.atomic import atomic_path
-from .core.config import Config
-from .core.errors import CheckpointError
+from ..core.atomic import atomic_path
+from ..core.config import Config
+from ..core.errors import CheckpointError
 
 FORMAT = "sgn-teach-checkpoint-v1"
 
@@ -47,8 +51,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     return path
 
 
-def _reason(exc: BaseException, limit: int = 160) -> str:
-    """One line saying why a load failed: the informative line of `exc`, cut at a word, never empty.
+def describe_load_error(exc: BaseException, limit: int = 160) -> str:
+    """One line saying why loading a checkpoint failed: the informative line of `exc`, cut at a word, never empty.
 
     PyTorch's weights-only errors open with a paragraph about the history of
     the `weights_only` default; the line that matters names the refused object.
@@ -104,9 +108,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error below says it all
             state = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read ({exc.strerror or _reason(exc)})") from None
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or describe_load_error(exc)})") from None
     except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint: {_reason(exc)}") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint: {describe_load_error(exc)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an sgn-teach checkpoint (no '{FORMAT}' format tag)")
     missing = [k for k in ("config", "classes", "step", "model") if k not in state]
@@ -126,55 +130,6 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     except (TypeError, ValueError):
         raise CheckpointError(f"{path}: its config is not JSON") from None
     return state
-
-
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu"):
-    """Rebuild the model from a checkpoint.
-
-    Returns:
-        (model in eval mode on `device`, Config, class list, step, raw state dict)
-
-    Raises CheckpointError when the file is not a checkpoint (:func:`read_checkpoint`),
-    when the weights do not fit the config, or when a class-conditioned model
-    has a different number of outputs than the checkpoint has class names.
-    """
-    from .models import build_model
-
-    state = read_checkpoint(path)
-    try:
-        cfg = Config.from_dict(json.loads(state["config"]))
-        model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
-        model.load_state_dict(state["model"])
-    except Exception as exc:
-        raise CheckpointError(f"{path}: checkpoint does not match its config ({_reason(exc)})") from None
-    classes = list(state["classes"])
-    if getattr(model, "class_conditioned", False) and len(classes) != cfg.model.n_classes:
-        raise CheckpointError(f"{path}: the model has {cfg.model.n_classes} class outputs but the checkpoint "
-                              f"names {len(classes)} classes")
-    model.to(device).eval()
-    return model, cfg, classes, int(state["step"]), state
-
-
-SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
-"""The small checkpoints that ship inside the package (package data, so `pip install` brings them)."""
-
-SHIPPED_NAMES = ("sgn_small", "sop_small", "diffusion_small", "text_weak_small")
-
-
-def shipped_checkpoint(name: str = "sgn_small") -> Path:
-    """Path of a checkpoint shipped with the package: ``shipped_checkpoint("sgn_small")``.
-
-    `name` is one of :data:`SHIPPED_NAMES` (``.pt`` may be given or not).
-    CheckpointError when the name is unknown or the file is missing (a broken install).
-    """
-    stem = name[:-3] if name.endswith(".pt") else name
-    if stem not in SHIPPED_NAMES:
-        raise CheckpointError(f"no shipped checkpoint {name!r}; the package ships {', '.join(SHIPPED_NAMES)}")
-    path = SHIPPED_DIR / f"{stem}.pt"
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing: the sgn-teach installation is incomplete "
-                              "(reinstall it: pip install --force-reinstall sgn-teach)")
-    return path
 
 
 def training_history(state: dict[str, Any], path: str | os.PathLike | None = None) -> dict[str, Any] | None:

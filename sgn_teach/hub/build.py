@@ -1,0 +1,65 @@
+"""From a config to a model, and from a checkpoint file back to a trained model.
+
+:func:`build_model` is the one constructor the rest of the package uses: it
+picks the network of ``model_cfg.variant`` — `SoPModel` for "sop",
+`DiffusionSeparator` for "diffusion" (give it the `DiffusionConfig`),
+`TextConditionedSeparator` for "text" (notebook 08) and `SGN` for the others.
+A new model kind gets its entry here (see ARCHITECTURE.md, "Adding a model kind").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+from torch import nn
+
+from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
+from ..core.errors import CheckpointError
+from ..models import SGN, SoPModel, TextConditionedSeparator
+from .checkpoint import describe_load_error, read_checkpoint
+
+
+def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: DiffusionConfig | None = None) -> nn.Module:
+    """The model of `model_cfg.variant` for the grid (F, T) = (n_freq_warped, n_frames) of `audio_cfg`.
+
+    `diffusion` (``Config.diffusion``) is needed by the "diffusion" variant only.
+    """
+    if model_cfg.variant == "diffusion":  # the generative separator of notebook 07
+        from ..models.diffusion_separator import DiffusionSeparator
+
+        return DiffusionSeparator(model_cfg, audio_cfg, diffusion or DiffusionConfig())
+    if model_cfg.variant == "sop":
+        return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+    if model_cfg.variant == "text":
+        return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+    return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu"):
+    """Rebuild the model from a checkpoint.
+
+    Returns:
+        (model in eval mode on `device`, Config, class list, step, raw state dict)
+
+    Raises CheckpointError when the file is not a checkpoint (:func:`~sgn_teach.hub.checkpoint.read_checkpoint`),
+    when the weights do not fit the config, or when a class-conditioned model
+    has a different number of outputs than the checkpoint has class names.
+    """
+    state = read_checkpoint(path)
+    try:
+        cfg = Config.from_dict(json.loads(state["config"]))
+        model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
+        model.load_state_dict(state["model"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: checkpoint does not match its config ({describe_load_error(exc)})") from None
+    classes = list(state["classes"])
+    if getattr(model, "class_conditioned", False) and len(classes) != cfg.model.n_classes:
+        raise CheckpointError(f"{path}: the model has {cfg.model.n_classes} class outputs but the checkpoint "
+                              f"names {len(classes)} classes")
+    model.to(device).eval()
+    return model, cfg, classes, int(state["step"]), state
+
+
+__all__ = ["build_model", "load_checkpoint"]
