@@ -27,7 +27,7 @@ import torch
 
 from .core.config import AudioConfig
 from .data import MixDataset, SoloLibrary, mix_features
-from .losses import pit_bce
+from .losses.mask import pit_bce
 from .signal.spectral import SpectralFrontEnd
 
 

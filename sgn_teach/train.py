@@ -45,7 +45,7 @@ from .data import MixDataset, SoloLibrary, finish_batch, mix_features
 from .data.mixing import VariableCountMixDataset
 from .hub.build import build_model
 from .hub.checkpoint import read_checkpoint, save_checkpoint
-from .losses import sgn_loss
+from .losses.mask import sgn_loss
 from .signal.spectral import SpectralFrontEnd
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads

@@ -23,11 +23,11 @@ from sgn_teach.data.classes import MUSIC11_NAMES
 from sgn_teach.hub.audio_text import freeze, load_audio_text, save_audio_text, shipped_path
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import weighted_bce
+from sgn_teach.losses.text import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 from sgn_teach.models.audio_text import CourseAudioText
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 from sgn_teach.weak.embedding import contrastive_loss
-from sgn_teach.weak.losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 from sgn_teach.weak.train import train_text, weak_step
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -182,7 +182,7 @@ class WeakConfig:
     """Weak supervision of the text-conditioned separator (`--model text`, notebook 08).
 
     The separator is trained from *captions* of mixtures ("cello and flute"), never
-    from solo sources, by three switchable losses (sgn_teach.weak.losses):
+    from solo sources, by three switchable losses (sgn_teach.losses.text):
     `unsup` mix-and-separate on mixtures of mixtures, `bimodal` audio–text
     similarity of each separated entity, `consistency` each caption's entities,
     separated from the mixture of mixtures, sum back to that caption's mixture.

@@ -45,7 +45,7 @@ def pit_from_costs(costs: Any) -> tuple[tuple[int, ...], float]:
     """Best permutation and PIT loss for a cost matrix costs[i, j] (slot i vs target j).
 
     Returns (perm, loss) with perm[j] = the slot matched to target j (the convention of
-    :func:`sgn_teach.losses.pit_bce`) and loss = mean_j costs[perm[j], j].
+    :func:`sgn_teach.losses.mask.pit_bce`) and loss = mean_j costs[perm[j], j].
     """
     c = torch.as_tensor(costs, dtype=torch.float64)
     n = c.shape[0]
@@ -136,7 +136,7 @@ def check_pit_count(n_perms: Any, n_pairwise: Any, n_sources: int = 3) -> bool:
                       f"{q} = {n_sources}²: pit_bce scores each (slot i, target j) pair once and then "
                       "only adds numbers up for each permutation — the N! part is cheap.",
                       f"{q} is not it; expected {n_sources}² = {right_q}: one BCE map per (slot, target) "
-                      "pair (read the `pairwise` line of sgn_teach.losses.pit_bce).")
+                      "pair (read the `pairwise` line of sgn_teach.losses.mask.pit_bce).")
     return ok_p and ok_q
 
 
@@ -158,7 +158,7 @@ def check_pit_case(best_perm: Any, pit_value: Any) -> bool:
     v = _as_float(pit_value)
     if v is None:
         ok_v = report(False, "", "set pit_value to a number: the cost of the best permutation, averaged "
-                                 "over the targets as sgn_teach.losses.pit_bce does.")
+                                 "over the targets as sgn_teach.losses.mask.pit_bce does.")
     elif abs(v - right_value) < 1e-3:
         ok_v = report(True, f"{v:.4f}: the best total {right_value * n:.1f}, averaged over the {n} targets.", "")
     elif abs(v - right_value * n) < 1e-3:

@@ -90,7 +90,7 @@ def check_ce_of_probability(ce_of_p: Callable[[float], Any]) -> bool:
 
 def ce_of_probability_reference(p: float) -> float:
     """The answer to exercise 3, computed with the package's loss on logits that give probability p to the target."""
-    from ..losses import class_constraint_ce
+    from ..losses.mask import class_constraint_ce
 
     C = get_preset("paper").model.n_classes
     off = (1 - p) / (C - 1)  # the rest of the probability spread over the C − 1 wrong classes

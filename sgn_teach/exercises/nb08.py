@@ -48,7 +48,7 @@ def check_consistent_masks(mask_logits: Any, limit: float = 0.01) -> bool:
     :func:`consistency_target` is below `limit`, with *different* masks for the two entities of caption 1."""
     import torch
 
-    from ..weak.losses import consistency_loss
+    from ..losses.text import consistency_loss
 
     if not isinstance(mask_logits, torch.Tensor) or mask_logits.dim() != 5 or mask_logits.shape[:3] != (1, 2, 2):
         shape = tuple(mask_logits.shape) if isinstance(mask_logits, torch.Tensor) else type(mask_logits).__name__

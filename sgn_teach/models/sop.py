@@ -3,7 +3,7 @@
 With no picture to say which instrument to extract, output slot j has no fixed
 meaning: the model may put the violin in slot 0 for one mixture and in slot 1
 for the next. It is therefore trained with a permutation-invariant loss
-(`sgn_teach.losses.pit_bce`), as in the paper's Table I row "SoP (w/o visual)".
+(`sgn_teach.losses.mask.pit_bce`), as in the paper's Table I row "SoP (w/o visual)".
 """
 
 from __future__ import annotations

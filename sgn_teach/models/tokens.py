@@ -8,7 +8,7 @@ of class i is in this mixture".
 
 What makes token i mean class i is the **class-constraint loss**: a linear
 head `token_head` classifies each output token, and cross-entropy pushes token
-i towards label i (`sgn_teach.losses.class_constraint_ce`).
+i towards label i (`sgn_teach.losses.mask.class_constraint_ce`).
 """
 
 from __future__ import annotations

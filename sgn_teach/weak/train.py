@@ -46,9 +46,9 @@ from ..data.captions import entity_prompt, parse_entities
 from ..hub.audio_text import freeze, load_embedding
 from ..hub.build import build_model
 from ..hub.checkpoint import read_checkpoint, save_checkpoint
+from ..losses.text import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 from ..signal.spectral import SpectralFrontEnd
 from ..signal.targets import mask_target, sop_weight
-from .losses import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 
 
 def entity_indices(captions: list[str], classes: list[str], device: torch.device) -> torch.Tensor:

@@ -3,7 +3,7 @@
 All spectrogram tensors are on the warped grid: (B, N, F, T) for N sources,
 (B, 1, F, T) for the mixture. The mask targets and SoP's per-bin weight that
 these losses are given live in :mod:`sgn_teach.signal.targets` (the data
-pipeline computes them too) and are re-exported here.
+pipeline computes them too); :mod:`sgn_teach.losses` re-exports both.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from .models.sgn import select_masks
-from .signal.targets import binary_mask_target, mask_target, ratio_mask_target, sop_weight
+from ..models.sgn import select_masks
 
-__all__ = ["binary_mask_target", "ratio_mask_target", "mask_target", "sop_weight", "weighted_bce", "pit_bce",
-           "class_constraint_ce", "presence_bce", "multi_hot", "sgn_loss"]
+__all__ = ["weighted_bce", "pit_bce", "class_constraint_ce", "presence_bce", "multi_hot", "sgn_loss"]
 
 
 # ---------------------------------------------------------------------------
