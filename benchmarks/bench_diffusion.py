@@ -23,7 +23,7 @@ import torch
 
 from sgn_teach.core.device import get_device
 from sgn_teach.data import SoloLibrary, synth_clip
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.separate import separate_wave, train_level
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.train import MODEL_NAME, train
 

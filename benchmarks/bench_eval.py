@@ -15,7 +15,7 @@ import time
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate, format_table
+from sgn_teach.evaluation.evaluate import evaluate, format_table
 from sgn_teach.hub.build import load_checkpoint
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.config import augment_level, get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate, paired_differences
+from sgn_teach.evaluation.evaluate import evaluate, paired_differences
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.train import MODEL_NAME, train
 

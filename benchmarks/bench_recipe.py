@@ -31,7 +31,7 @@ import torch
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import mixture_groups, paired_bootstrap_ci
 from sgn_teach.train import MODEL_NAME, train

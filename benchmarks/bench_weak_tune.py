@@ -28,7 +28,7 @@ import numpy as np
 from sgn_teach.core.device import get_device
 from sgn_teach.core.errors import SGNError
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import paired_bootstrap_ci, per_mixture
 from sgn_teach.train import MODEL_NAME

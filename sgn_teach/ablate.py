@@ -101,10 +101,10 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                   seeds: tuple[int, ...] = (0, 1, 2), groups: tuple[str, ...] = GROUPS, n_mixtures: int = 100,
                   device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
-    from .analysis import figure3_data, figure4_data
     from .core.device import get_device
     from .data import SoloLibrary
-    from .evaluate import evaluate
+    from .evaluation.analysis import figure3_data, figure4_data
+    from .evaluation.evaluate import evaluate
     from .hub.build import load_checkpoint
     from .train import MODEL_NAME, train
 
@@ -148,7 +148,7 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
         if key not in results or results[key].get("n_mixtures") != n_mixtures:
             lib = lib or SoloLibrary(data, split="test", classes=classes)
             if nmf is None:
-                from .nmf import SupervisedNMF, class_magnitudes
+                from .evaluation.nmf import SupervisedNMF, class_magnitudes
                 from .signal.spectral import SpectralFrontEnd
 
                 nmf = SupervisedNMF().fit(class_magnitudes(SoloLibrary(data, split="train", classes=classes),

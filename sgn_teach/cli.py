@@ -130,7 +130,7 @@ def cmd_evaluate(args) -> None:
     from .core.device import get_device
     from .core.errors import CheckpointError
     from .data import SoloLibrary
-    from .evaluate import evaluate, format_per_class, format_table, paired_differences
+    from .evaluation.evaluate import evaluate, format_per_class, format_table, paired_differences
     from .hub.build import load_checkpoint
 
     require_int("--n-mixtures", args.n_mixtures)

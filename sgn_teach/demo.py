@@ -18,7 +18,7 @@ import torch
 from .core.atomic import atomic_path, write_json
 from .core.device import get_device
 from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
-from .evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
+from .evaluation.evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
 from .hub.build import load_checkpoint
 from .hub.shipped import shipped_checkpoint
 from .signal.audio import save_audio

@@ -77,7 +77,7 @@ class Playground:
             **settings: Any) -> dict[str, Any]:
         """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
         from .data import SoloLibrary
-        from .evaluate import evaluate
+        from .evaluation.evaluate import evaluate
         from .signal.stats import bootstrap_ci, mixture_groups
         from .train import train
 

@@ -9,7 +9,7 @@ import pytest
 
 from sgn_teach import cli
 from sgn_teach.ablate import format_tables, grid, summarize
-from sgn_teach.analysis import embedding_scores, figure4_data
+from sgn_teach.evaluation.analysis import embedding_scores, figure4_data
 from sgn_teach.playground import Playground, build_config
 
 

@@ -314,12 +314,12 @@ def test_bad_input_one_line_exit_2_nothing_written(case, env, tmp_path, capsys, 
         pytest.skip("root ignores permission bits (the immutable and /proc cases cover it)")
     if case == "sep-device-cuda-without-gpu" and torch.cuda.is_available():
         pytest.skip("a GPU is there")
-    import sgn_teach.evaluate
+    import sgn_teach.evaluation.evaluate
 
     def must_not_run(*a, **k):
         raise AssertionError("the evaluation ran before the bad input was noticed")
 
-    monkeypatch.setattr(sgn_teach.evaluate, "evaluate", must_not_run)
+    monkeypatch.setattr(sgn_teach.evaluation.evaluate, "evaluate", must_not_run)
     build, expect = CASES[case]
     args = [str(a) for a in build(env, tmp_path)]
     before = _tree(tmp_path, env["base"])
@@ -475,7 +475,7 @@ class _MissesClasses(torch.nn.Module):
 
 
 def test_auto_classes_score_every_reference_and_cannot_beat_gt(env):
-    from sgn_teach.evaluate import evaluate
+    from sgn_teach.evaluation.evaluate import evaluate
     from sgn_teach.signal.metrics import MISSED_DB
 
     lib = SoloLibrary(env["lib"], split="all")

@@ -13,7 +13,7 @@ import torch
 from sgn_teach.cli import main
 from sgn_teach.core.config import Config, get_preset
 from sgn_teach.data import SoloLibrary, mix_batch, mix_features
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import build_model, load_checkpoint
 from sgn_teach.hub.checkpoint import save_checkpoint
 from sgn_teach.models import count_parameters, ddpm

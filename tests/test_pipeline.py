@@ -12,7 +12,7 @@ import torch
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
-from sgn_teach.evaluate import evaluate
+from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import build_model, load_checkpoint
 from sgn_teach.hub.checkpoint import save_checkpoint
 from sgn_teach.separate import separate_wave

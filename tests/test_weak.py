@@ -286,7 +286,7 @@ def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
 
 
 def test_text_model_evaluates_and_separates(lib_root, tmp_path, embedding):
-    from sgn_teach.evaluate import evaluate
+    from sgn_teach.evaluation.evaluate import evaluate
     from sgn_teach.hub.build import load_checkpoint
     from sgn_teach.separate import separate_wave
 

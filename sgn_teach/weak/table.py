@@ -36,7 +36,7 @@ import torch
 from ..core.atomic import write_json
 from ..core.config import Config, get_preset
 from ..data import SoloLibrary
-from ..evaluate import evaluate
+from ..evaluation.evaluate import evaluate
 from ..hub.build import load_checkpoint
 from ..signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .core.config import AudioConfig
-from .data import MixDataset, SoloLibrary, mix_features
-from .losses.mask import pit_bce
-from .signal.spectral import SpectralFrontEnd
+from ..core.config import AudioConfig
+from ..data import MixDataset, SoloLibrary, mix_features
+from ..losses.mask import pit_bce
+from ..signal.spectral import SpectralFrontEnd
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ Rows:
     mixture        the unprocessed mixture as the estimate of every source
     oracle_ibm     the ideal binary mask SoP trains towards, through the warp
     oracle_irm     the ideal ratio mask, through the warp
-    nmf            supervised NMF with per-class dictionaries (sgn_teach.nmf)
+    nmf            supervised NMF with per-class dictionaries (sgn_teach.evaluation.nmf)
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core.config import AudioConfig
-from .data import MixDataset, SoloLibrary, mix_features
+from ..core.config import AudioConfig
+from ..data import MixDataset, SoloLibrary, mix_features
+from ..signal.metrics import bss_eval_batch, summarize
+from ..signal.spectral import SpectralFrontEnd
 from .nmf import SupervisedNMF, class_magnitudes
-from .signal.metrics import bss_eval_batch, summarize
-from .signal.spectral import SpectralFrontEnd
 
 REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
@@ -70,7 +70,7 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
         if "presence" not in info:
-            from .core.errors import ConfigError
+            from ..core.errors import ConfigError
 
             raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
         detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
@@ -106,7 +106,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         recall, f1}} (macro-averaged over classes), "scores": {name: {"sdr": [...], …}}
         (per source, for confidence intervals), "setup": {...}}.
     """
-    from .core.checks import require_int
+    from ..core.checks import require_int
 
     require_int("--n-mixtures", n_mixtures)
     require_int("--n-sources", n_sources)
@@ -216,7 +216,7 @@ def paired_differences(report: dict[str, Any], n_sources: int = 2, pairs: tuple[
         ("sgn", "sop"), ("sgn", "nmf"), ("sop", "nmf"))) -> dict[str, Any]:
     """SDR differences between rows of `report` on the same sources, each with a 95 % paired bootstrap
     interval over mixtures. Returns {"a-b": [mean, low, high] for each pair present, "lines": printable}."""
-    from .signal.stats import describe_difference, mixture_groups, paired_bootstrap_ci
+    from ..signal.stats import describe_difference, mixture_groups, paired_bootstrap_ci
 
     out: dict[str, Any] = {"lines": ["SDR differences on the same sources, 95 % paired bootstrap over mixtures:"]}
     for a, b in pairs:
