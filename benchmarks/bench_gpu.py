@@ -8,7 +8,7 @@
 Printed, per precision (fp32, bf16) × memory layout (default, channels_last):
 - training throughput in mixtures/s at batch 80 (the paper's), on the device only:
   mixing, STFT/warp/targets, forward, loss, backward and the SGD step of
-  sgn_teach.train, on random waveforms already on the device (the arithmetic does
+  sgn_teach.training.train, on random waveforms already on the device (the arithmetic does
   not depend on the sound), timed between CUDA synchronisations after warm-up;
 - peak GPU memory allocated (and reserved by PyTorch's allocator);
 - achieved TFLOP/s, from the forward+backward FLOPs per mixture counted by
@@ -16,7 +16,7 @@ Printed, per precision (fp32, bf16) × memory layout (default, channels_last):
 - the largest batch that fits (batches tried in increasing order until one runs
   out of memory) and its throughput.
 Then the host side: how many mixtures/s the data loader makes (num_workers of the
-preset), and one end-to-end run of `sgn_teach.train.train` (loader, device,
+preset), and one end-to-end run of `sgn_teach.training.train.train` (loader, device,
 log every 20 steps) with the fastest setting, timed from its history.
 
 Projected wall time of the paper's schedule = mixtures in the schedule ÷ the
@@ -51,7 +51,7 @@ from sgn_teach.data import MixDataset, SoloLibrary, mix_features, synth_library
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import sgn_loss
 from sgn_teach.signal.spectral import SpectralFrontEnd
-from sgn_teach.train import make_optimizer
+from sgn_teach.training.common import make_optimizer
 
 BATCH_LADDER = (80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 1024)
 
@@ -174,8 +174,8 @@ def loader_rate(cfg, lib: SoloLibrary, batch: int, batches: int, device: torch.d
 
 
 def end_to_end(cfg, data: Path, setting: Setting, device: torch.device, steps: int) -> dict:
-    """`steps` steps of sgn_teach.train.train itself; mixtures/s between its first and last synchronised rows."""
-    from sgn_teach.train import train
+    """`steps` steps of sgn_teach.training.train.train itself; mixtures/s between its first and last synchronised rows."""
+    from sgn_teach.training.train import train
 
     cfg.train.steps, cfg.train.precision = steps, setting.precision
     cfg.train.channels_last, cfg.train.compile = setting.channels_last, setting.compile
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 e2e_cfg.train.log_every = 2
             r = end_to_end(e2e_cfg, data, best, device, train_steps)
             report["end_to_end"] = {"setting": best_name, **r}
-            print(f"end to end (sgn_teach.train.train, {best_name}, steps {r.get('from_step')}→{r.get('to_step')}): "
+            print(f"end to end (sgn_teach.training.train.train, {best_name}, steps {r.get('from_step')}→{r.get('to_step')}): "
                   f"{r['mixtures_per_s']:.1f} mixtures/s")
 
     device_rate = timed[best_name]["mixtures_per_s"]

@@ -33,7 +33,7 @@ from sgn_teach.data import MixDataset, SoloLibrary, finish_batch, mix_features, 
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import sgn_loss
 from sgn_teach.signal.spectral import SpectralFrontEnd
-from sgn_teach.train import make_optimizer, validate
+from sgn_teach.training.common import make_optimizer, validate
 
 SETTINGS = {  # name: (fused reconstruction, bf16 autocast)
     "explicit-fp32": (False, False),

@@ -31,7 +31,7 @@ import torch
 
 from sgn_teach.core.errors import SGNError
 from sgn_teach.hub.shipped import SHIPPED_DIR
-from sgn_teach.train import MODEL_NAME
+from sgn_teach.training.common import MODEL_NAME
 from sgn_teach.weak.table import SHIPPED_TABLE, VARIANTS, WEAK, format_weak_table, paper_comparison, run_dir, run_table
 
 SHIPPED_MODEL = SHIPPED_DIR / "text_weak_small.pt"  # shipped_checkpoint("text_weak_small") reads it back
@@ -49,8 +49,8 @@ def estimate(args, fonts) -> None:
     from sgn_teach.hub.build import build_model
     from sgn_teach.signal.metrics import bss_eval_batch
     from sgn_teach.signal.spectral import SpectralFrontEnd
+    from sgn_teach.training.text import weak_step
     from sgn_teach.weak.table import variant_config
-    from sgn_teach.weak.train import weak_step
 
     dev = get_device(args.device)
     lib = SoloLibrary(args.data, split="train", soundfonts=fonts)

@@ -31,9 +31,9 @@ from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import paired_bootstrap_ci, per_mixture
-from sgn_teach.train import MODEL_NAME
+from sgn_teach.training.common import MODEL_NAME
+from sgn_teach.training.text import train_text
 from sgn_teach.weak.table import WEAK, variant_config
-from sgn_teach.weak.train import train_text
 
 
 def main() -> int:

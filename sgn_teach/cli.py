@@ -64,7 +64,7 @@ def cmd_data(args) -> None:
 
 def cmd_train(args) -> None:
     from .core.config import get_preset
-    from .train import train
+    from .training.train import train
 
     overrides = {}
     for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),

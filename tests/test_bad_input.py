@@ -520,7 +520,7 @@ def _same_run(a: Path, b: Path) -> None:
 
 def _arm(monkeypatch, moment: str, at: int) -> None:
     """Send SIGTERM to this process during step `at`: inside forward, inside backward, or after opt.step()."""
-    import sgn_teach.train as T
+    import sgn_teach.training.train as T
 
     count = {"n": 0}
 
@@ -579,7 +579,7 @@ def test_sigterm_anywhere_in_a_step_resumes_exactly(moment, env, tmp_path, monke
 
 DRIVER = """
 import sys
-import sgn_teach.train as T
+import sgn_teach.training.train as T
 real = T.make_optimizer
 def make(model, cfg):
     opt = real(model, cfg)

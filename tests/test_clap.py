@@ -94,7 +94,7 @@ def test_clap_embedding_by_name_is_differentiable(tiny_clap):
 def test_weak_training_step_with_clap(tiny_clap, tmp_path):
     """The whole weak step runs on CLAP embeddings: text_dim follows the model's projection size."""
     from sgn_teach.data import synth_library
-    from sgn_teach.weak.train import train_text
+    from sgn_teach.training.text import train_text
 
     lib = synth_library(tmp_path / "lib", clips_per_class=4, seed=0, duration=2.0, progress=False)
     cfg = get_preset("tiny", "text", train__steps=1, train__batch_size=1)

@@ -21,7 +21,8 @@ import torch.multiprocessing as mp
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.distributed import CPUSyncBatchNorm, DistContext, check_batch, convert_sync_batchnorm, shard_indices
 from sgn_teach.core.errors import SGNError
-from sgn_teach.train import _StepSampler, train
+from sgn_teach.training.common import StepSampler
+from sgn_teach.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_TOL = 1e-5
@@ -34,7 +35,7 @@ def test_shards_in_rank_order_are_the_one_process_batch():
         shards = [list(shard_indices(step, B, r, K)) for r in range(K)]
         assert sum(shards, []) == list(range(step * B, step * B + B))
     # the sampler of rank 1 of 2 from step 2 to 4 (batch 4): steps 2 and 3, mixtures 10, 11 and 14, 15
-    sampler = _StepSampler(2, 4, 4, rank=1, world_size=2)
+    sampler = StepSampler(2, 4, 4, rank=1, world_size=2)
     assert list(sampler) == [10, 11, 14, 15] and len(sampler) == 4
 
 

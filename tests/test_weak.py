@@ -27,8 +27,8 @@ from sgn_teach.losses.text import bimodal_loss, consistency_loss, mix_of_mixture
 from sgn_teach.models.audio_text import CourseAudioText
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
-from sgn_teach.weak.embedding import contrastive_loss
-from sgn_teach.weak.train import train_text, weak_step
+from sgn_teach.training.audio_text import contrastive_loss
+from sgn_teach.training.text import train_text, weak_step
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -412,7 +412,7 @@ def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
 
 
 def test_weak_modules_do_not_import_transformers():
-    code = ("import sys, sgn_teach.weak.train, sgn_teach.weak.table, sgn_teach.hub.clap, sgn_teach.cli; "
+    code = ("import sys, sgn_teach.training.text, sgn_teach.weak.table, sgn_teach.hub.clap, sgn_teach.cli; "
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]

@@ -11,7 +11,7 @@
 - pinned host memory for the data loader on CUDA (:func:`loader_options`), so the
   copies to the GPU are asynchronous.
 - no host–device synchronisation per step: the loss parts stay on the device and
-  are read every ``--log-every`` steps (see sgn_teach.train).
+  are read every ``--log-every`` steps (see sgn_teach.training.train).
 """
 
 from __future__ import annotations

@@ -87,8 +87,9 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
 
     Returns the table (see :func:`build_table`), also written to `out`/table.json and `json_path`.
     """
-    from ..train import MODEL_NAME, train
-    from .train import train_text
+    from ..training.common import MODEL_NAME
+    from ..training.text import train_text
+    from ..training.train import train
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

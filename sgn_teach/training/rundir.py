@@ -17,8 +17,8 @@ import os
 import socket
 from pathlib import Path
 
-from .core.atomic import remove_stale_tmp
-from .core.errors import SGNError
+from ..core.atomic import remove_stale_tmp
+from ..core.errors import SGNError
 
 LOCK_NAME = ".train.lock"
 RUN_FILES = ("checkpoint.pt", "model.pt")

@@ -16,7 +16,7 @@ reverberation), so that the embedding learns the instrument rather than one
 SoundFont's samples — without it, zero-shot accuracy on an unseen SoundFont
 was far lower (see the model card in README / notebook 08).
 
-    python -m sgn_teach.weak.embedding --data data/music11 --out sgn_teach/checkpoints/audio_text_small.pt
+    python -m sgn_teach.training.audio_text --data data/music11 --out sgn_teach/checkpoints/audio_text_small.pt
 """
 
 from __future__ import annotations

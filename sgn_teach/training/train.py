@@ -34,75 +34,20 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .core import distributed
-from .core.atomic import atomic_path, write_json
-from .core.config import Config
-from .core.device import resolve_precision, seed_everything
-from .core.errors import CheckpointError, DataError, SGNError
-from .core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
-from .core.speed import channels_last_input, loader_options, maybe_compile, to_channels_last
-from .data import MixDataset, SoloLibrary, finish_batch, mix_features
-from .data.mixing import VariableCountMixDataset
-from .hub.build import build_model
-from .hub.checkpoint import read_checkpoint, save_checkpoint
-from .losses.mask import sgn_loss
-from .signal.spectral import SpectralFrontEnd
-
-CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
-MODEL_NAME = "model.pt"       # final weights only: what gets shipped
-PART_NAMES = ("rec", "ce", "presence", "total")  # the loss parts of sgn_loss, in history's order
-
-
-class _StepSampler(torch.utils.data.Sampler):
-    """The mixtures of steps start, start+1, … in order: s·B … s·B+B−1 for step s.
-
-    With `world_size` K > 1, only rank `rank`'s contiguous B/K share of each step
-    (:func:`sgn_teach.core.distributed.shard_indices`).
-    """
-
-    def __init__(self, start_step: int, steps: int, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
-        self.start_step, self.steps, self.batch_size = start_step, steps, batch_size
-        self.rank, self.world_size = rank, world_size
-
-    def __iter__(self):
-        for step in range(self.start_step, self.steps):
-            yield from distributed.shard_indices(step, self.batch_size, self.rank, self.world_size)
-
-    def __len__(self) -> int:
-        return (self.steps - self.start_step) * (self.batch_size // self.world_size)
-
-
-def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer:
-    """SGD with momentum 0.9 (the paper) or Adam (our `small`/`tiny` default: it converges in far fewer steps)."""
-    t = cfg.train
-    if t.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
-    if t.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=t.lr)
-    if t.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', not {t.optimizer!r}")
-
-
-@torch.no_grad()
-def validate(model: torch.nn.Module, library: SoloLibrary, cfg: Config, device: torch.device) -> dict[str, float]:
-    """Scores on `cfg.train.val_mixtures` fixed validation mixtures (seed 12345).
-
-    Returns {"sdr", "si_sdr"} (mean dB) and, for models that have them, the
-    presence head's and the class tokens' precision / recall / F1 (keys
-    `presence_precision`, …, `token_f1`) — the curves of the paper's Figure 4.
-    """
-    from .evaluation.evaluate import evaluate
-
-    report = evaluate({"model": model}, library, cfg.audio, n_sources=cfg.train.n_sources,
-                      n_mixtures=cfg.train.val_mixtures, seed=12345, rows=(), device=device, progress=False)
-    row = report["rows"]["model"]
-    out = {"sdr": row["sdr"], "si_sdr": row["si_sdr"]}
-    for head in ("presence", "token"):
-        stats = report.get(head, {}).get("model")
-        if stats:
-            out.update({f"{head}_{k}": round(v, 4) for k, v in stats.items()})
-    return out
+from ..core import distributed
+from ..core.atomic import atomic_path, write_json
+from ..core.config import Config
+from ..core.device import resolve_precision, seed_everything
+from ..core.errors import CheckpointError, DataError, SGNError
+from ..core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
+from ..core.speed import channels_last_input, loader_options, maybe_compile, to_channels_last
+from ..data import MixDataset, SoloLibrary, finish_batch, mix_features
+from ..data.mixing import VariableCountMixDataset
+from ..hub.build import build_model
+from ..hub.checkpoint import read_checkpoint, save_checkpoint
+from ..losses.mask import sgn_loss
+from ..signal.spectral import SpectralFrontEnd
+from .common import CKPT_NAME, MODEL_NAME, PART_NAMES, StepSampler, make_optimizer, validate
 
 
 def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike, device: str = "auto",
@@ -134,7 +79,7 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
         continues to exactly the weights of an uninterrupted run.
     """
     if cfg.model.variant == "text":  # the text-conditioned separator trains from captions (notebook 08)
-        from .weak.train import train_text
+        from .text import train_text
 
         return train_text(cfg, data_root, out_dir, device=device, resume=resume, progress=progress,
                           validate_during=validate_during, soundfonts=soundfonts)
@@ -150,8 +95,8 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
 def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distributed.DistContext, resume: bool,
              progress: bool, validate_during: bool, soundfonts: list[str] | None) -> dict[str, Any]:
     """Every check of :func:`train` before anything is written, then the locked run folder and the loop."""
-    from .core.checks import check_writable_dir
-    from .data.checks import check_clips
+    from ..core.checks import check_writable_dir
+    from ..data.checks import check_clips
     from .rundir import RunLock, existing_run
 
     main = ctx.is_main
@@ -177,7 +122,7 @@ def _prepare(cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distribu
                         f"mixtures of N={cfg.train.n_sources} distinct classes needs at least that many "
                         "(add clips, or train without validation: --no-val)")
     if cfg.model.variant == "diffusion":  # notebook 07: guided by a frozen SGN, whose checkpoint is checked now
-        from .hub.diffusion import prepare_condition
+        from ..hub.diffusion import prepare_condition
 
         prepare_condition(cfg, lib.classes)
     check_writable_dir(out)
@@ -228,7 +173,7 @@ def _check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
 
 def check_train_config(cfg: Config) -> None:
     """ConfigError for training settings out of range (steps, batch size, N, learning rate, intervals)."""
-    from .core.checks import require_int, require_positive
+    from ..core.checks import require_int, require_positive
 
     t = cfg.train
     require_int("--steps", t.steps)
@@ -243,7 +188,7 @@ def check_train_config(cfg: Config) -> None:
     require_int("--depth", cfg.model.depth, minimum=0)
     for name, w in (("--w-rec", t.w_rec), ("--w-ce", t.w_ce), ("--w-presence", t.w_presence)):
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-            from .core.errors import ConfigError
+            from ..core.errors import ConfigError
 
             raise ConfigError(f"{name} must be a finite number ≥ 0, not {w!r}")
 
@@ -257,7 +202,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
     model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(dev)
     generative = getattr(model, "generative", False)  # diffusion: its own objective (`targets=` below)
     if generative and state is None:
-        from .hub.diffusion import load_condition_weights
+        from ..hub.diffusion import load_condition_weights
 
         load_condition_weights(model)  # the trained SGN (a resumed run has it in its checkpoint)
     if cfg.train.channels_last:
@@ -296,7 +241,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
     else:
         ds = MixDataset(lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size, seed=t.seed,
                         augment=cfg.augment, defer_augment=True)
-    sampler = _StepSampler(start_step, t.steps, t.batch_size, ctx.rank, ctx.world_size)
+    sampler = StepSampler(start_step, t.steps, t.batch_size, ctx.rank, ctx.world_size)
     loader = torch.utils.data.DataLoader(ds, batch_size=per_rank, sampler=sampler, drop_last=True,
                                          worker_init_fn=ignore_stop_signals, **loader_options(dev, t.num_workers))
     step_model = maybe_compile(ddp_model, t.compile, log=lambda msg: main and print(msg))
@@ -417,7 +362,7 @@ def _train(cfg: Config, lib: SoloLibrary, val_lib: SoloLibrary | None, data_root
                                "history": history})
         write_json(out / "history.json", history)
         try:
-            from .viz.plots import plot_history
+            from ..viz.plots import plot_history
 
             fig = plot_history(history)
             with atomic_path(out / "curves.png") as tmp:

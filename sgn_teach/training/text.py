@@ -49,6 +49,7 @@ from ..hub.checkpoint import read_checkpoint, save_checkpoint
 from ..losses.text import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
 from ..signal.spectral import SpectralFrontEnd
 from ..signal.targets import mask_target, sop_weight
+from .common import CKPT_NAME, MODEL_NAME, StepSampler, make_optimizer, validate
 
 
 def entity_indices(captions: list[str], classes: list[str], device: torch.device) -> torch.Tensor:
@@ -137,13 +138,11 @@ def weak_step(model: torch.nn.Module, embedding: torch.nn.Module, batch: dict, f
 def train_text(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike, device: str = "auto",
                resume: bool = False, progress: bool = True, validate_during: bool = True,
                soundfonts: list[str] | None = None, embedding: torch.nn.Module | None = None) -> dict[str, Any]:
-    """Train the text-conditioned separator with the losses of ``cfg.weak``; same files as :func:`sgn_teach.train.train`.
+    """Train the text-conditioned separator with the losses of ``cfg.weak``; same files as :func:`sgn_teach.training.train.train`.
 
     `embedding`: an audio–text model to use instead of loading ``cfg.weak.embedding``
     (the notebook passes the one it already holds).
     """
-    from ..train import CKPT_NAME, MODEL_NAME, _StepSampler, make_optimizer, validate
-
     out = Path(out_dir)
     dev = get_device(device)
     lib = SoloLibrary(data_root, split="train", soundfonts=soundfonts)
@@ -190,7 +189,7 @@ def train_text(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.Path
     t = cfg.train
     ds = CaptionedPairs(MixDataset(lib, cfg.audio, n_sources=4, n_mixtures=t.steps * t.batch_size, seed=t.seed),
                         sup_fraction=cfg.weak.sup_fraction)
-    loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=_StepSampler(start_step, t.steps, t.batch_size),
+    loader = torch.utils.data.DataLoader(ds, batch_size=t.batch_size, sampler=StepSampler(start_step, t.steps, t.batch_size),
                                          num_workers=t.num_workers, drop_last=True, persistent_workers=t.num_workers > 0)
     frontend = SpectralFrontEnd(cfg.audio).to(dev)
     use_amp = precision == "bf16"
