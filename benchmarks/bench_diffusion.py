@@ -25,7 +25,7 @@ from sgn_teach.core.device import get_device
 from sgn_teach.data import SoloLibrary, synth_clip
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
-from sgn_teach.separate import separate_wave, train_level
+from sgn_teach.inference.separate import separate_wave, train_level
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,7 +47,7 @@ def write_recording(path: Path, seconds: float, rate: int) -> None:
 
 def child(args) -> None:
     """Separate args.input in this process and print {"wall", "max_rss_kb"} as JSON."""
-    from sgn_teach.separate import separate_file
+    from sgn_teach.inference.separate import separate_file
 
     warm = Path(args.out) / "warm.wav"
     data, rate = sf.read(args.input, frames=10 * sf.info(args.input).samplerate, dtype="float32")

@@ -177,7 +177,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_separate(args) -> None:
-    from .separate import separate_file
+    from .inference.separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
     _check_sampling_steps(args.sampling_steps)

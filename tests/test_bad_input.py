@@ -362,7 +362,7 @@ def test_paths_with_spaces_and_non_ascii_names(env, tmp_path, capsys):
 
 def test_output_set_is_atomic(env, tmp_path, monkeypatch, capsys):
     """A failure after the wavs are written (here: the figure) leaves OUT as it was."""
-    import sgn_teach.separate as sep
+    import sgn_teach.inference.figure as figure
 
     out = tmp_path / "out"
     out.mkdir()
@@ -372,7 +372,7 @@ def test_output_set_is_atomic(env, tmp_path, monkeypatch, capsys):
     def full_disk(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sep, "atomic_path", full_disk)
+    monkeypatch.setattr(figure, "atomic_path", full_disk)
     before = _tree(tmp_path)
     for target in (out, tmp_path / "fresh"):
         rc = main(["separate", str(env["wav"]), "--checkpoint", str(env["sgn"]), "--out", str(target),

@@ -10,7 +10,7 @@ from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import build_model
-from sgn_teach.separate import align_slots
+from sgn_teach.inference.separate import align_slots
 from sgn_teach.signal.metrics import MISSED_DB, best_permutation, bss_eval, bss_eval_batch
 
 

@@ -15,7 +15,7 @@ from sgn_teach.data import SoloLibrary, synth_library
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import build_model, load_checkpoint
 from sgn_teach.hub.checkpoint import save_checkpoint
-from sgn_teach.separate import separate_wave
+from sgn_teach.inference.separate import separate_wave
 from sgn_teach.signal.metrics import si_sdr
 from sgn_teach.training.train import train
 

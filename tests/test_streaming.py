@@ -10,9 +10,9 @@ import torch
 from sgn_teach.core.config import get_preset
 from sgn_teach.hub.build import build_model
 from sgn_teach.hub.checkpoint import save_checkpoint
-from sgn_teach.separate import TRAIN_RMS, separate_file, separate_wave
+from sgn_teach.inference.separate import TRAIN_RMS, separate_file, separate_wave
+from sgn_teach.inference.streaming import StreamResampler, WindowSeparator
 from sgn_teach.signal.audio import load_audio, resample
-from sgn_teach.streaming import StreamResampler, WindowSeparator
 
 CLASSES = ["cello", "flute", "trumpet", "xylophone"]
 
@@ -121,7 +121,7 @@ def test_auto_decodes_the_input_once_and_matches_the_in_memory_path(tmp_path, mo
 def test_bad_samples_found_midway_leave_nothing(tmp_path):
     """The samples are checked as the first pass reads them: NaN after many good blocks still leaves no output."""
     from sgn_teach.core.errors import AudioError
-    from sgn_teach.separate import BLOCK
+    from sgn_teach.inference.reader import BLOCK
 
     model, cfg = _model("sgn")
     ck = save_checkpoint(tmp_path / "m.pt", model, cfg, CLASSES, 0)
@@ -136,8 +136,8 @@ def test_bad_samples_found_midway_leave_nothing(tmp_path):
 
 def test_presence_mean_uses_the_non_overlapping_windows_in_any_pieces():
     """`--classes auto` averages presence over windows 0, 2, 4, … (they tile the signal), however the stream is cut."""
-    from sgn_teach.separate import _presence_mean
-    from sgn_teach.streaming import Windower
+    from sgn_teach.inference.presence import presence_mean
+    from sgn_teach.inference.streaming import Windower
 
     model, cfg = _model("sgn")
     rng = np.random.default_rng(7)
@@ -150,20 +150,20 @@ def test_presence_mean_uses_the_non_overlapping_windows_in_any_pieces():
     assert np.all(starts[1:] <= starts[:-1] + w.size)  # no gap between kept windows (odd sizes overlap by 1 sample)
     assert starts[-1] + w.size >= w.hop + len(x)  # and the last reaches the end: every sample is heard
     want = sep.presence(tiles).mean(0)
-    np.testing.assert_allclose(_presence_mean(sep, iter([x])), want, atol=1e-6)
-    np.testing.assert_allclose(_presence_mean(sep, _pieces(x, rng)), want, atol=1e-6)
+    np.testing.assert_allclose(presence_mean(sep, iter([x])), want, atol=1e-6)
+    np.testing.assert_allclose(presence_mean(sep, _pieces(x, rng)), want, atol=1e-6)
 
 
 def test_outputs_are_16_bit_unless_they_exceed_full_scale(tmp_path):
     """An output that goes above full scale switches to float (nothing clipped); the others stay 16-bit PCM."""
-    from sgn_teach.separate import _Outputs
+    from sgn_teach.inference.writer import OutputWriter
 
     rate, n = 8000, 30000
     rng = np.random.default_rng(8)
     quiet = 0.5 * np.tanh(rng.standard_normal((2, n))).astype(np.float32)  # (N, n) within full scale
     loud = quiet.copy()
     loud[1, 20000:] *= 3.0                                                  # output 1 exceeds it late
-    outs = _Outputs(tmp_path, ["a", "b"], rate, rate, n, keep=0)
+    outs = OutputWriter(tmp_path, ["a", "b"], rate, rate, n, keep=0)
     for i in range(0, n, 7000):
         outs.add(loud[:, i: i + 7000], final=i + 7000 >= n)
     outs.finish([tmp_path / "a.wav", tmp_path / "b.wav"])

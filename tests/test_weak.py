@@ -288,7 +288,7 @@ def test_train_text_resumes_to_the_same_weights(lib_root, tmp_path, embedding):
 def test_text_model_evaluates_and_separates(lib_root, tmp_path, embedding):
     from sgn_teach.evaluation.evaluate import evaluate
     from sgn_teach.hub.build import load_checkpoint
-    from sgn_teach.separate import separate_wave
+    from sgn_teach.inference.separate import separate_wave
 
     train_text(_tiny_text(2), lib_root, tmp_path / "r", device="cpu", progress=False, validate_during=False,
                embedding=embedding)

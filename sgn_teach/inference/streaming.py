@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from .signal.spectral import SpectralFrontEnd
+from ..signal.spectral import SpectralFrontEnd
 
 LOWPASS_WIDTH = 6   # torchaudio.functional.resample's defaults: zero crossings of the sinc ...
 ROLLOFF = 0.99      # ... and its cut-off relative to the lower Nyquist rate
@@ -234,7 +234,7 @@ class WindowSeparator:
     @torch.no_grad()
     def _separate(self, frames: np.ndarray) -> np.ndarray:
         """Windows (W, size) → estimates (W, N, size), at the windows' own level."""
-        from .models import select_masks
+        from ..models import select_masks
 
         gain = self._gain(frames)
         x = torch.from_numpy((frames * gain).astype(np.float32)).to(self.device)
