@@ -2,7 +2,7 @@
 
     python benchmarks/bench_weak.py --data data/music11 --out outputs/weak [--steps 600] [--ship]
 
-Trains the five text-conditioned separators of sgn_teach.weak.table (unsupervised
+Trains the five text-conditioned separators of sgn_teach.experiments.text_table (unsupervised
 mix-and-separate; + bi-modal; + consistency; supervised; semi-supervised with 5 %
 solo data) on the `train` clips of one SoundFont (default fluidr3; the shipped
 audio–text embedding was trained on csound), then scores them on the same seeded
@@ -30,9 +30,17 @@ import numpy as np
 import torch
 
 from sgn_teach.core.errors import SGNError
+from sgn_teach.experiments.text_table import (
+    SHIPPED_TABLE,
+    VARIANTS,
+    WEAK,
+    format_weak_table,
+    paper_comparison,
+    run_dir,
+    run_table,
+)
 from sgn_teach.hub.shipped import SHIPPED_DIR
 from sgn_teach.training.common import MODEL_NAME
-from sgn_teach.weak.table import SHIPPED_TABLE, VARIANTS, WEAK, format_weak_table, paper_comparison, run_dir, run_table
 
 SHIPPED_MODEL = SHIPPED_DIR / "text_weak_small.pt"  # shipped_checkpoint("text_weak_small") reads it back
 
@@ -45,12 +53,12 @@ def estimate(args, fonts) -> None:
     from sgn_teach.data import MixDataset, SoloLibrary
     from sgn_teach.data.captioned import CaptionedPairs
     from sgn_teach.data.captions import entity_prompt
+    from sgn_teach.experiments.text_table import variant_config
     from sgn_teach.hub.audio_text import load_embedding
     from sgn_teach.hub.build import build_model
     from sgn_teach.signal.metrics import bss_eval_batch
     from sgn_teach.signal.spectral import SpectralFrontEnd
     from sgn_teach.training.text import weak_step
-    from sgn_teach.weak.table import variant_config
 
     dev = get_device(args.device)
     lib = SoloLibrary(args.data, split="train", soundfonts=fonts)

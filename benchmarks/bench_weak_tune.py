@@ -29,11 +29,11 @@ from sgn_teach.core.device import get_device
 from sgn_teach.core.errors import SGNError
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
+from sgn_teach.experiments.text_table import WEAK, variant_config
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import paired_bootstrap_ci, per_mixture
 from sgn_teach.training.common import MODEL_NAME
 from sgn_teach.training.text import train_text
-from sgn_teach.weak.table import WEAK, variant_config
 
 
 def main() -> int:

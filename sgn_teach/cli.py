@@ -195,8 +195,8 @@ def cmd_separate(args) -> None:
 
 
 def cmd_ablate(args) -> None:
-    from .ablate import format_tables, run_ablations
     from .core.interrupt import TrainingInterrupted
+    from .experiments.ablate import format_tables, run_ablations
 
     try:
         results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
@@ -214,7 +214,7 @@ def cmd_ablate(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from .demo import run_demo
+    from .experiments.demo import run_demo
 
     run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device,
              clips_per_class=args.clips_per_class, n_examples=min(3, args.n_mixtures))

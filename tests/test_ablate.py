@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from sgn_teach import cli
-from sgn_teach.ablate import format_tables, grid, summarize
 from sgn_teach.evaluation.analysis import embedding_scores, figure4_data
-from sgn_teach.playground import Playground, build_config
+from sgn_teach.experiments.ablate import format_tables, grid, summarize
+from sgn_teach.experiments.playground import Playground, build_config
 
 
 def test_grid_covers_the_papers_ablations():
@@ -103,7 +103,7 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
 
 
 def test_paired_difference_between_any_two_configurations():
-    from sgn_teach.ablate import paired_difference
+    from sgn_teach.experiments.ablate import paired_difference
 
     rng = np.random.default_rng(1)
     base = np.repeat(rng.normal(8, 3, 50), 2)
@@ -118,7 +118,7 @@ def test_paired_difference_between_any_two_configurations():
 
 
 def test_shipped_results_and_paper_table_are_well_formed():
-    from sgn_teach.ablate import PAPER_TABLE3
+    from sgn_teach.experiments.ablate import PAPER_TABLE3
     from sgn_teach.hub.shipped import RESULTS_DIR, shipped_results
 
     for name, row in PAPER_TABLE3.items():  # empty until copied from the paper; then keyed like our rows

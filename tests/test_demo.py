@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from sgn_teach import demo
+from sgn_teach.experiments import demo
 
 
 def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):

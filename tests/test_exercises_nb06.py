@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgn_teach.ablate import grid
 from sgn_teach.exercises import nb06
+from sgn_teach.experiments.ablate import grid
 from sgn_teach.signal.stats import paired_bootstrap_ci
 
 # --- exercise 1: the size of the grid -------------------------------------------------------------------------

@@ -368,7 +368,7 @@ def test_per_mixture_means():
 
 
 def test_build_table_compares_paired_rows():
-    from sgn_teach.weak.table import build_table, format_weak_table, paper_comparison
+    from sgn_teach.experiments.text_table import build_table, format_weak_table, paper_comparison
 
     rng = np.random.default_rng(1)
     n_mix, N = 40, 2
@@ -412,7 +412,7 @@ def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
 
 
 def test_weak_modules_do_not_import_transformers():
-    code = ("import sys, sgn_teach.training.text, sgn_teach.weak.table, sgn_teach.hub.clap, sgn_teach.cli; "
+    code = ("import sys, sgn_teach.training.text, sgn_teach.experiments.text_table, sgn_teach.hub.clap, sgn_teach.cli; "
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]
@@ -420,7 +420,7 @@ def test_weak_modules_do_not_import_transformers():
 
 def test_readme_quotes_the_shipped_weak_table():
     """README's notebook-08 figures are the shipped table's (bench_weak.py --ship), not a number typed by hand."""
-    from sgn_teach.weak.table import SHIPPED_TABLE, WEAK
+    from sgn_teach.experiments.text_table import SHIPPED_TABLE, WEAK
 
     table = json.loads(SHIPPED_TABLE.read_text())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

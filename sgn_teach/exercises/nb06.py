@@ -27,8 +27,8 @@ def _as_number(x: Any) -> float | None:
 
 def check_grid_size(answer: Any, preset: str = "small", seeds: Sequence[int] = (0, 1, 2)) -> bool:
     """Exercise 1: how many training runs does ``ablate --preset PRESET --seeds …`` make? (len(grid(...)))."""
-    from ..ablate import DEPTHS, grid
     from ..core.config import get_preset
+    from ..experiments.ablate import DEPTHS, grid
 
     runs = grid(preset, tuple(seeds))
     expected = len(runs)
@@ -38,7 +38,7 @@ def check_grid_size(answer: Any, preset: str = "small", seeds: Sequence[int] = (
     if v is None:
         return report(False, "", "set answer_1 to a number. Count the runs of one seed — Table III's variants "
                                  "(SGN included), Table IV's extra configurations, the 2/3-mix run — then multiply "
-                                 "by the number of seeds. `grid` in sgn_teach/ablate.py lists them.")
+                                 "by the number of seeds. `grid` in sgn_teach/experiments/ablate.py lists them.")
     if v == expected:
         return report(True, f"{expected} runs: per seed {per_seed} = 5 for Table III (baseline, sct, cag, sgn, sop) + "
                             f"{len(extra_depths)} other depths {tuple(extra_depths)} + 1 hard assignment + 1 trained "

@@ -1,4 +1,4 @@
-"""Figures of the ablation results (sgn_teach.ablate): Tables III/IV as interval plots, Figures 3 and 4."""
+"""Figures of the ablation results (sgn_teach.experiments.ablate): Tables III/IV as interval plots, Figures 3 and 4."""
 
 from __future__ import annotations
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import torch
 
-from .core.atomic import atomic_path, write_json
-from .core.device import get_device
-from .data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
-from .evaluation.evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
-from .hub.build import load_checkpoint
-from .hub.shipped import shipped_checkpoint
-from .signal.audio import save_audio
-from .signal.spectral import SpectralFrontEnd
+from ..core.atomic import atomic_path, write_json
+from ..core.device import get_device
+from ..data import MixDataset, SoloLibrary, mix_features, render_library, synth_library
+from ..evaluation.evaluate import evaluate, format_per_class, format_table, model_masks, paired_differences
+from ..hub.build import load_checkpoint
+from ..hub.shipped import shipped_checkpoint
+from ..signal.audio import save_audio
+from ..signal.spectral import SpectralFrontEnd
 
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
 DATA_SEED = 0
@@ -31,7 +31,7 @@ SHIPPED = {"sgn": "sgn_small", "sop": "sop_small"}   # names for shipped_checkpo
 
 def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, seed: int = DATA_SEED) -> Path:
     """Render (or synthesize) the MUSIC-11 library into `root`, reusing it if it is already there."""
-    from .course import renderer_problem
+    from ..course import renderer_problem
 
     marker = root / ".complete"
     if marker.exists():
@@ -64,9 +64,9 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     for name, shipped_name in SHIPPED.items():
         ckpt = None if train else shipped_checkpoint(shipped_name)
         if ckpt is None:
-            from .core.config import get_preset
-            from .training.common import MODEL_NAME
-            from .training.train import train as train_model
+            from ..core.config import get_preset
+            from ..training.common import MODEL_NAME
+            from ..training.train import train as train_model
 
             print(f"train: {name} on the small preset (this takes a while on a CPU)…")
             run = out / "runs" / name
@@ -110,7 +110,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
                 save_audio(d / f"{cname}_{mname}.wav", w[b, n], sr)
     import matplotlib.pyplot as plt
 
-    from .viz.plots import show_spectrogram
+    from ..viz.plots import show_spectrogram
 
     names = [classes[c] for c in batch["class_idx"][0].tolist()]
     mix_w = feats["mag_warped"][0, 0].cpu()

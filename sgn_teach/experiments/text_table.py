@@ -38,9 +38,10 @@ from ..core.config import Config, get_preset
 from ..data import SoloLibrary
 from ..evaluation.evaluate import evaluate
 from ..hub.build import load_checkpoint
+from ..hub.shipped import SHIPPED_DIR
 from ..signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
 
-SHIPPED_TABLE = Path(__file__).resolve().parents[1] / "checkpoints" / "weak_table.json"
+SHIPPED_TABLE = SHIPPED_DIR / "weak_table.json"
 WEAK = "unsup+bimodal+consistency"
 VARIANTS: dict[str, dict[str, Any]] = {
     "unsup": dict(unsup=True, bimodal=False, consistency=False, sup_fraction=0.0),

@@ -1,6 +1,6 @@
 """Try an idea in a minute: train a short run, score it on fixed validation mixtures, compare.
 
-    from sgn_teach.playground import Playground
+    from sgn_teach.experiments.playground import Playground
     pg = Playground(data)                       # fixed validation mixtures of `data`
     pg.run("sgn", steps=200, depth=2)           # one row: SDR with a 95 % interval
     pg.run("cag", steps=200, w_presence=0.0)
@@ -9,7 +9,8 @@
 Every run trains from the same seed on the same mixtures (the `tiny` preset by
 default: seconds to a minute on a CPU) and is scored on the same validation
 mixtures, so rows differ only in what you changed. :func:`quick_experiment`
-is the one-call version; :func:`playground_widget` puts ipywidgets around it.
+is the one-call version; :func:`sgn_teach.widgets.playground.playground_widget`
+puts ipywidgets around it.
 The shipped ablation results (small preset, longer runs) can be shown beside
 your rows for scale — they are not the same budget, and the plot says so.
 
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .core.config import MODEL_VARIANTS, get_preset
+from ..core.config import MODEL_VARIANTS, get_preset
 
 FRIENDLY = {"depth": "model__depth", "heads": "model__heads", "dim": "model__dim", "assign": "model__assign",
             "mask": "train__mask", "w_rec": "train__w_rec", "w_ce": "train__w_ce", "w_presence": "train__w_presence",
@@ -64,7 +65,7 @@ class Playground:
 
     def __init__(self, data: str | Path | None = None, preset: str = "tiny", val_mixtures: int = 64,
                  device: str = "cpu") -> None:
-        from .course import course_data
+        from ..course import course_data
 
         self.data = Path(data) if data is not None else course_data()
         self.preset = preset
@@ -76,17 +77,17 @@ class Playground:
     def run(self, variant: str = "sgn", steps: int = 200, label: str | None = None, progress: bool = False,
             **settings: Any) -> dict[str, Any]:
         """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
-        from .data import SoloLibrary
-        from .evaluation.evaluate import evaluate
-        from .signal.stats import bootstrap_ci, mixture_groups
-        from .training.train import train
+        from ..data import SoloLibrary
+        from ..evaluation.evaluate import evaluate
+        from ..signal.stats import bootstrap_ci, mixture_groups
+        from ..training.train import train
 
         cfg = build_config(variant, steps, self.preset, **dict(settings))
         cfg.train.val_mixtures = self.val_mixtures
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             train(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress, validate_during=False)
-            from .hub.build import load_checkpoint
+            from ..hub.build import load_checkpoint
 
             model, cfg_m, classes, _, _ = load_checkpoint(Path(tmp) / "run" / "model.pt")
         val = SoloLibrary(self.data, split="val", classes=classes)
@@ -123,7 +124,7 @@ class Playground:
 
     def plot(self, ax=None):
         """Horizontal bars of SDR with 95 % intervals: your runs, then the reference rows in grey."""
-        from .viz.plots import plt
+        from ..viz.plots import plt
 
         rows = self.rows + self.reference
         if ax is None:
@@ -152,41 +153,4 @@ def quick_experiment(variant: str = "sgn", steps: int = 200, playground: Playgro
     return pg.run(variant, steps, **settings)
 
 
-def playground_widget(playground: Playground):
-    """ipywidgets: variant, depth, assignment, mask target, loss weights, steps → Run → table and plot."""
-    import ipywidgets as w
-    from IPython.display import Markdown, display
-
-    variant = w.Dropdown(options=list(MODEL_VARIANTS), value="sgn", description="variant")
-    depth = w.IntSlider(value=get_preset(playground.preset).model.depth, min=1, max=8, description="depth")
-    assign = w.Dropdown(options=["softmax", "hard"], value="softmax", description="assignment")
-    mask = w.Dropdown(options=["binary", "ratio"], value=get_preset(playground.preset).train.mask,
-                      description="mask target")
-    w_ce = w.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="w_ce")
-    w_presence = w.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="w_presence")
-    steps = w.IntSlider(value=150, min=20, max=1000, step=10, description="steps")
-    button = w.Button(description="Run", button_style="primary")
-    out = w.Output()
-
-    def on_click(_) -> None:
-        button.disabled = True
-        with out:
-            out.clear_output()
-            print("training…")
-            playground.run(variant.value, steps.value, depth=depth.value, assign=assign.value, mask=mask.value,
-                           w_ce=w_ce.value, w_presence=w_presence.value)
-            out.clear_output()
-            display(Markdown(playground.table()))
-            fig = playground.plot()
-            display(fig)
-            from .viz.plots import plt
-
-            plt.close(fig)
-        button.disabled = False
-
-    button.on_click(on_click)
-    controls = w.VBox([variant, depth, assign, mask, w_ce, w_presence, steps, button])
-    return w.VBox([controls, out])
-
-
-__all__ = ["FRIENDLY", "Playground", "build_config", "playground_widget", "quick_experiment"]
+__all__ = ["FRIENDLY", "Playground", "build_config", "quick_experiment"]

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core.atomic import write_json
-from .core.config import get_preset
-from .signal.stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
+from ..core.atomic import write_json
+from ..core.config import get_preset
+from ..signal.stats import bootstrap_ci, mixture_groups, paired_bootstrap_ci
 
 DEPTHS = {"tiny": (1, 2, 3), "small": (1, 2, 4, 8), "paper": (1, 3, 6, 12)}
 TABLE3_VARIANTS = ("baseline", "sct", "cag", "sgn", "sop")
@@ -101,13 +101,13 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                   seeds: tuple[int, ...] = (0, 1, 2), groups: tuple[str, ...] = GROUPS, n_mixtures: int = 100,
                   device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
-    from .core.device import get_device
-    from .data import SoloLibrary
-    from .evaluation.analysis import figure3_data, figure4_data
-    from .evaluation.evaluate import evaluate
-    from .hub.build import load_checkpoint
-    from .training.common import MODEL_NAME
-    from .training.train import train
+    from ..core.device import get_device
+    from ..data import SoloLibrary
+    from ..evaluation.analysis import figure3_data, figure4_data
+    from ..evaluation.evaluate import evaluate
+    from ..hub.build import load_checkpoint
+    from ..training.common import MODEL_NAME
+    from ..training.train import train
 
     out = Path(out)
     path = out / "ablations.json"
@@ -149,8 +149,8 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
         if key not in results or results[key].get("n_mixtures") != n_mixtures:
             lib = lib or SoloLibrary(data, split="test", classes=classes)
             if nmf is None:
-                from .evaluation.nmf import SupervisedNMF, class_magnitudes
-                from .signal.spectral import SpectralFrontEnd
+                from ..evaluation.nmf import SupervisedNMF, class_magnitudes
+                from ..signal.spectral import SpectralFrontEnd
 
                 nmf = SupervisedNMF().fit(class_magnitudes(SoloLibrary(data, split="train", classes=classes),
                                                            SpectralFrontEnd(cfg_m.audio),
