@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from sgn_teach import cli
+import sgn_teach.cli.main as cli
 from sgn_teach.evaluation.analysis import embedding_scores, figure4_data
 from sgn_teach.experiments.ablate import format_tables, grid, summarize
 from sgn_teach.experiments.playground import Playground, build_config

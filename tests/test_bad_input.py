@@ -1,6 +1,6 @@
 """Every bad input gives one `error:` line, exit 2, no traceback and writes nothing; interrupts are honest and exact.
 
-Most cases call ``sgn_teach.cli.main([...])`` in-process (fast); the signal tests
+Most cases call ``sgn_teach.cli.main.main([...])`` in-process (fast); the signal tests
 that need a real process (a signal sent from outside) use a subprocess. Issue 11.
 """
 
@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.cli import main
+from sgn_teach.cli.main import main
 from sgn_teach.core.atomic import AtomicDir, write_json
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.errors import ConfigError
@@ -592,7 +592,7 @@ def make(model, cfg):
     opt.step = stepped
     return opt
 T.make_optimizer = make
-from sgn_teach.cli import main
+from sgn_teach.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.cli import main
+from sgn_teach.cli.main import main
 from sgn_teach.core.config import Config, get_preset
 from sgn_teach.data import SoloLibrary, mix_batch, mix_features
 from sgn_teach.evaluation.evaluate import evaluate

@@ -151,7 +151,7 @@ def test_two_processes_train_like_one_and_resume(lib_root, tmp_path):
 
 def test_only_rank_0_prints_errors(lib_root, tmp_path, monkeypatch, capsys):
     """Under torchrun every rank meets the same bad input; rank 0 alone prints the one `error:` line."""
-    from sgn_teach.cli import main
+    from sgn_teach.cli.main import main
 
     args = ["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r"), "--preset", "tiny"]
     monkeypatch.setenv("RANK", "1")

@@ -412,7 +412,7 @@ def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
 
 
 def test_weak_modules_do_not_import_transformers():
-    code = ("import sys, sgn_teach.training.text, sgn_teach.experiments.text_table, sgn_teach.hub.clap, sgn_teach.cli; "
+    code = ("import sys, sgn_teach.training.text, sgn_teach.experiments.text_table, sgn_teach.hub.clap, sgn_teach.cli.main; "
             "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]

@@ -11,9 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
-from .core.atomic import write_json
-from .core.config import MODEL_KINDS, PRESETS
-from .core.errors import SGNError
+from ..core.atomic import write_json
+from ..core.config import MODEL_KINDS, PRESETS
+from ..core.errors import SGNError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -38,19 +38,19 @@ def _on_sigterm(signum, frame):
 
 
 def cmd_data(args) -> None:
-    from .core.checks import require_int, require_positive
+    from ..core.checks import require_int, require_positive
 
     require_int("--clips-per-class", args.clips_per_class)
     require_positive("--duration", args.duration)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise SGNError(f"{args.out}: exists and is not a folder")
     if args.data_cmd == "synth":
-        from .data import synth_library
+        from ..data import synth_library
 
         root = synth_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed, duration=args.duration,
                              force=args.force)
     else:
-        from .data import fluidsynth_available, render_library
+        from ..data import fluidsynth_available, render_library
 
         first = args.soundfont[0] if args.soundfont and args.soundfont[0].endswith(".sf2") else None
         if not fluidsynth_available(first):
@@ -63,8 +63,8 @@ def cmd_data(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .core.config import get_preset
-    from .training.train import train
+    from ..core.config import get_preset
+    from ..training.train import train
 
     overrides = {}
     for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),
@@ -87,11 +87,11 @@ def cmd_train(args) -> None:
     _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
     if args.model == "text":
-        from .weak.cli import apply_weak_args
+        from .text import apply_weak_args
 
         apply_weak_args(cfg, args)
     if args.augment is not None:
-        from .core.config import augment_level
+        from ..core.config import augment_level
 
         cfg.augment = augment_level(args.augment)
     if args.no_augment:
@@ -126,12 +126,12 @@ def _check_sampling_steps(steps: int | None, model=None) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .core.checks import check_writable_file, require_int
-    from .core.device import get_device
-    from .core.errors import CheckpointError
-    from .data import SoloLibrary
-    from .evaluation.evaluate import evaluate, format_per_class, format_table, paired_differences
-    from .hub.build import load_checkpoint
+    from ..core.checks import check_writable_file, require_int
+    from ..core.device import get_device
+    from ..core.errors import CheckpointError
+    from ..data import SoloLibrary
+    from ..evaluation.evaluate import evaluate, format_per_class, format_table, paired_differences
+    from ..hub.build import load_checkpoint
 
     require_int("--n-mixtures", args.n_mixtures)
     require_int("--n-sources", args.n_sources)
@@ -177,12 +177,12 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_separate(args) -> None:
-    from .inference.separate import separate_file
+    from ..inference.separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
     _check_sampling_steps(args.sampling_steps)
     if args.prompt is not None:
-        from .weak.cli import prompt_classes
+        from .text import prompt_classes
 
         if args.classes is not None:
             raise SGNError("give --classes or --prompt, not both")
@@ -195,8 +195,8 @@ def cmd_separate(args) -> None:
 
 
 def cmd_ablate(args) -> None:
-    from .core.interrupt import TrainingInterrupted
-    from .experiments.ablate import format_tables, run_ablations
+    from ..core.interrupt import TrainingInterrupted
+    from ..experiments.ablate import format_tables, run_ablations
 
     try:
         results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
@@ -206,7 +206,7 @@ def cmd_ablate(args) -> None:
         raise
     print(format_tables(results))
     if args.figures:
-        from .viz.ablation import save_ablation_figures
+        from ..viz.ablation import save_ablation_figures
 
         for path in save_ablation_figures(results, args.out):
             print(f"wrote {path}")
@@ -214,7 +214,7 @@ def cmd_ablate(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from .experiments.demo import run_demo
+    from ..experiments.demo import run_demo
 
     run_demo(out=args.out, train=args.train, n_mixtures=args.n_mixtures, device=args.device,
              clips_per_class=args.clips_per_class, n_examples=min(3, args.n_mixtures))
@@ -288,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
     t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=DEVICES)
-    from .weak.cli import add_weak_args
+    from .text import add_weak_args
 
     add_weak_args(t)
     t.add_argument("--resume", action="store_true",
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     0 done; 2 a user error (one `error: …` line on stderr, nothing written);
     130 / 143 stopped by SIGINT / SIGTERM (a training saves and says how to resume).
     """
-    from .core.interrupt import TrainingInterrupted, exit_status
+    from ..core.interrupt import TrainingInterrupted, exit_status
 
     try:
         args = build_parser().parse_args(argv)
