@@ -24,6 +24,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 	SGN_FAST=1 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
