@@ -88,6 +88,13 @@ def common():
     return module
 
 
+def builder():
+    """sgn_teach.data.external.builder (LibraryBuilder, check_out), imported on first use like common()."""
+    from sgn_teach.data.external import builder as module
+
+    return module
+
+
 def script_main(name: str):
     """The `main(argv)` of data_scripts/<name>, to run it in-process through common.run_cli."""
     return runpy.run_path(str(REPO / "data_scripts" / name), run_name="data_script_under_test")["main"]
@@ -523,13 +530,13 @@ def test_network_check_fails_fast():
 def test_builder_leaves_nothing_on_failure(tmp_path):
     out = tmp_path / "lib"
     with pytest.raises(RuntimeError):
-        with common().LibraryBuilder(out):
+        with builder().LibraryBuilder(out):
             raise RuntimeError("boom")
     with pytest.raises(DataError, match="no clips"):
-        with common().LibraryBuilder(out) as lib:
+        with builder().LibraryBuilder(out) as lib:
             lib.commit()
     assert not out.exists() and not list(tmp_path.glob("lib.tmp-*"))
     out.mkdir()
     (out / "x").write_text("keep")
     with pytest.raises(DataError, match="--overwrite"):
-        common().check_out(out, overwrite=False)
+        builder().check_out(out, overwrite=False)

@@ -7,8 +7,9 @@ clips of one recording (video, track, source file) in the same split.
 
 Modules (each one documents the on-disk layout it expects):
 
-- :mod:`.common`   atomic library building, tool and network checks, decoding,
-                   clip cutting with silence skipping, group-wise splits;
+- :mod:`.common`   tool and network checks, decoding, clip cutting with
+                   silence skipping, group-wise splits, the scripts' command line;
+- :mod:`.builder`  atomic library building;
 - :mod:`.music`    MUSIC (Zhao et al. 2018): YouTube solo videos from the
                    public index JSON (needs yt-dlp + ffmpeg to download);
 - :mod:`.musdb`    MUSDB18-HQ (wav) or MUSDB18 (.stem.mp4, needs ffmpeg):

@@ -42,20 +42,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ...core.errors import AudioError, DataError
-from .common import (
-    SAMPLE_RATE,
-    LibraryBuilder,
-    check_out,
-    clip_samples_for,
-    cut_clips,
-    decode_audio,
-    finish,
-    info,
-    per_group_cap,
-    safe_name,
-    select_labels,
-    warn,
-)
+from .builder import LibraryBuilder, check_out, finish
+from .common import SAMPLE_RATE, clip_samples_for, cut_clips, decode_audio, info, per_group_cap, safe_name, select_labels, warn
 
 FUSS_SPLITS = {"train": "train", "validation": "val", "eval": "test"}
 SOURCES = ("auto", "fsd_data", "ssdata", "ssdata_reverb")

@@ -32,15 +32,13 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ...core.errors import AudioError, DataError
+from .builder import LibraryBuilder, check_out, finish
 from .common import (
     SAMPLE_RATE,
-    LibraryBuilder,
     assign_group_splits,
-    check_out,
     clip_samples_for,
     cut_clips,
     decode_audio,
-    finish,
     per_group_cap,
     require_tools,
     safe_stem,

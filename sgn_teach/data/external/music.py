@@ -30,19 +30,17 @@ from pathlib import Path
 from typing import Sequence
 
 from ...core.errors import AudioError, DataError
+from .builder import LibraryBuilder, check_out, finish
 from .common import (
-    LibraryBuilder,
     assign_group_splits,
     check_decodable,
     check_network,
-    check_out,
     clip_samples_for,
     count_raw,
     cut_clips,
     decode_audio,
     fetch_url,
     find_raw,
-    finish,
     info,
     per_group_cap,
     require_tools,

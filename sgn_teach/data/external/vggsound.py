@@ -29,20 +29,18 @@ from pathlib import Path
 from typing import Sequence
 
 from ...core.errors import AudioError, DataError
+from .builder import LibraryBuilder, check_out, finish
 from .common import (
     SAMPLE_RATE,
-    LibraryBuilder,
     active_fraction,
     assign_group_splits,
     check_decodable,
     check_network,
-    check_out,
     clip_samples_for,
     count_raw,
     decode_audio,
     fetch_url,
     find_raw,
-    finish,
     info,
     loudest_window,
     require_tools,
