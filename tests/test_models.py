@@ -172,7 +172,7 @@ def test_hard_assign_variant():
 
 
 def test_variant_components():
-    """Ablations have exactly the parts of DESIGN.md's table."""
+    """Ablations have exactly the parts of the variant table in sgn_teach/models/sgn.py."""
     parts = {v: _model("tiny", v)[0] for v in SGN_ONLY}
     assert parts["baseline"].transformer is None and parts["baseline"].class_embed is not None
     assert parts["sct"].grouping is None and parts["sct"].transformer.class_tokens is not None

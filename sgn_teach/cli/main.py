@@ -1,4 +1,4 @@
-"""`python -m sgn_teach …`: the stable command line (DESIGN.md §4).
+"""`python -m sgn_teach …`: the stable command line (its user-facing contract is README's "Command line").
 
 Errors a user can cause (see :mod:`sgn_teach.core.errors`) print one line and exit 2.
 """

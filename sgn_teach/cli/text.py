@@ -1,4 +1,4 @@
-"""The command-line options of the text-conditioned separator (kept here so cli.py only calls in).
+"""The command-line options of the text-conditioned separator (kept here so cli/main.py only calls in).
 
     python -m sgn_teach train --model text --data DIR --out RUN [--losses unsup,bimodal,consistency]
                               [--sup-fraction F] [--embedding course|PATH|clap[:NAME]]

@@ -22,7 +22,7 @@ from typing import Any
 MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
 # every model kind `train --model` accepts: the mask models, the generative one, and the text-conditioned
-# separator of notebook 08 (sgn_teach.models.text_separator, trained by sgn_teach.weak)
+# separator of notebook 08 (sgn_teach.models.text_separator, trained by sgn_teach.training.text)
 MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")

@@ -85,7 +85,8 @@ def check_ce_off(prediction: Any, history: dict[str, Any] | None = None) -> bool
             ok_text += (" (Your run's F1 is higher than chance — check that the run really had w_ce=0.0.)")
         return report(True, ok_text, "")
     return report(False, "", "not what happens." + seen + " Look at which parameters the class-constraint loss is "
-                             "the only one to train (losses.py, `class_constraint_loss`, and the model's token_logits).")
+                             "the only one to train (sgn_teach/losses/mask.py, `class_constraint_ce`, and the model's "
+                             "token_logits).")
 
 
 _VERDICTS = {"better", "worse", "no measurable difference"}

@@ -1,4 +1,4 @@
-"""Turn real datasets into solo-clip libraries (DESIGN.md §3).
+"""Turn real datasets into solo-clip libraries (the format sgn_teach.data.library reads; ARCHITECTURE.md).
 
 Every dataset ends up in the same format as the synthesized and rendered
 libraries: ``OUT/<class>/<clip>.wav`` (mono, 11025 Hz, fixed length) plus

@@ -39,7 +39,7 @@ import numpy as np
 
 from ...core.errors import AudioError, DataError, SGNError
 
-SAMPLE_RATE = 11025  # the model's rate (DESIGN.md §1)
+SAMPLE_RATE = 11025  # the model's rate (sgn_teach.core.config.AudioConfig.sample_rate)
 SPLITS = ("train", "val", "test")
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")  # what libsndfile decodes
 # Extensions a finished yt-dlp download can have (.part/.ytdl leftovers are not audio yet).
