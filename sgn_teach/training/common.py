@@ -59,7 +59,7 @@ def validate(model: torch.nn.Module, library: SoloLibrary, cfg: Config, device: 
     presence head's and the class tokens' precision / recall / F1 (keys
     `presence_precision`, …, `token_f1`) — the curves of the paper's Figure 4.
     """
-    from .evaluation.evaluate import evaluate
+    from ..evaluation.evaluate import evaluate
 
     report = evaluate({"model": model}, library, cfg.audio, n_sources=cfg.train.n_sources,
                       n_mixtures=cfg.train.val_mixtures, seed=12345, rows=(), device=device, progress=False)
