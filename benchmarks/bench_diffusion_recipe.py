@@ -30,8 +30,8 @@ from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
+from sgn_teach.training import train
 from sgn_teach.training.common import MODEL_NAME
-from sgn_teach.training.train import train
 
 BASE = dict(diffusion__target="absolute", diffusion__snr_cap=0.0, diffusion__noisy_share=0.0,
             diffusion__loudness_weight=False, diffusion__data_scale=1.0, diffusion__train_all_sources=True)

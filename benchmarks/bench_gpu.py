@@ -175,7 +175,7 @@ def loader_rate(cfg, lib: SoloLibrary, batch: int, batches: int, device: torch.d
 
 def end_to_end(cfg, data: Path, setting: Setting, device: torch.device, steps: int) -> dict:
     """`steps` steps of sgn_teach.training.train.train itself; mixtures/s between its first and last synchronised rows."""
-    from sgn_teach.training.train import train
+    from sgn_teach.training import train
 
     cfg.train.steps, cfg.train.precision = steps, setting.precision
     cfg.train.channels_last, cfg.train.compile = setting.channels_last, setting.compile

@@ -26,8 +26,8 @@ from sgn_teach.core.config import augment_level, get_preset
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate, paired_differences
 from sgn_teach.hub.build import load_checkpoint
+from sgn_teach.training import train
 from sgn_teach.training.common import MODEL_NAME
-from sgn_teach.training.train import train
 
 ALL_FONTS = ("fluidr3", "timgm6mb", "csound")
 

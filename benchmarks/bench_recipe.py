@@ -34,8 +34,8 @@ from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import mixture_groups, paired_bootstrap_ci
+from sgn_teach.training import train
 from sgn_teach.training.common import MODEL_NAME
-from sgn_teach.training.train import train
 
 GAIN = dict(augment__enabled=True)
 FULL_AUG = dict(augment__enabled=True, augment__pitch_semitones=1.0, augment__tilt_db_per_octave=3.0,

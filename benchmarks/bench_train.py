@@ -33,7 +33,8 @@ from sgn_teach.data import MixDataset, SoloLibrary, finish_batch, mix_features, 
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import sgn_loss
 from sgn_teach.signal.spectral import SpectralFrontEnd
-from sgn_teach.training.common import make_optimizer, validate
+from sgn_teach.training.common import make_optimizer
+from sgn_teach.training.recipes.base import separation_scores
 
 SETTINGS = {  # name: (fused reconstruction, bf16 autocast)
     "explicit-fp32": (False, False),
@@ -137,7 +138,7 @@ def main() -> None:
                 cfg.train.steps = args.quality_steps
                 cfg.train.val_mixtures = args.val_mixtures
                 model, _ = run_steps(cfg, lib, device, args.quality_steps, amp, warmup=0)
-                scores = validate(model, val, cfg, device)
+                scores = separation_scores(model, val, cfg, device)
                 print(f"| {variant} | {setting} | {scores['sdr']:.2f} | {scores['si_sdr']:.2f} |", flush=True)
 
 

@@ -58,7 +58,7 @@ def estimate(args, fonts) -> None:
     from sgn_teach.hub.build import build_model
     from sgn_teach.signal.metrics import bss_eval_batch
     from sgn_teach.signal.spectral import SpectralFrontEnd
-    from sgn_teach.training.text import weak_step
+    from sgn_teach.training.recipes.text import weak_step
 
     dev = get_device(args.device)
     lib = SoloLibrary(args.data, split="train", soundfonts=fonts)

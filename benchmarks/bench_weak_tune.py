@@ -32,8 +32,8 @@ from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.experiments.text_table import WEAK, variant_config
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import paired_bootstrap_ci, per_mixture
+from sgn_teach.training import train
 from sgn_teach.training.common import MODEL_NAME
-from sgn_teach.training.text import train_text
 
 
 def main() -> int:
@@ -59,7 +59,7 @@ def main() -> int:
             cfg = variant_config("unsup" if name == "unsup" else WEAK, args.preset, args.steps, args.batch_size)
             if name != "unsup":
                 cfg.weak.w_bimodal = float(name.split("=")[1])
-            train_text(cfg, args.data, run, device=args.device, resume=True, validate_during=False, soundfonts=fonts)
+            train(cfg, args.data, run, device=args.device, resume=True, validate_during=False, soundfonts=fonts)
         dev = get_device(args.device)
         loaded = {name: load_checkpoint(run / MODEL_NAME, device=dev) for name, run in runs.items()}
         val = SoloLibrary(args.data, split="val", soundfonts=fonts)

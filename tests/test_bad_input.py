@@ -520,7 +520,8 @@ def _same_run(a: Path, b: Path) -> None:
 
 def _arm(monkeypatch, moment: str, at: int) -> None:
     """Send SIGTERM to this process during step `at`: inside forward, inside backward, or after opt.step()."""
-    import sgn_teach.training.train as T
+    import sgn_teach.training.loop as T
+    import sgn_teach.training.recipes.mask as M
 
     count = {"n": 0}
 
@@ -529,7 +530,7 @@ def _arm(monkeypatch, moment: str, at: int) -> None:
         if count["n"] == at:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    real_build, real_opt = T.build_model, T.make_optimizer
+    real_build, real_opt = M.build_model, T.make_optimizer
 
     def build(*a, **k):
         model = real_build(*a, **k)
@@ -552,7 +553,7 @@ def _arm(monkeypatch, moment: str, at: int) -> None:
             opt.step = stepped
         return opt
 
-    monkeypatch.setattr(T, "build_model", build)
+    monkeypatch.setattr(M, "build_model", build)
     monkeypatch.setattr(T, "make_optimizer", make_opt)
 
 
@@ -579,7 +580,7 @@ def test_sigterm_anywhere_in_a_step_resumes_exactly(moment, env, tmp_path, monke
 
 DRIVER = """
 import sys
-import sgn_teach.training.train as T
+import sgn_teach.training.loop as T
 real = T.make_optimizer
 def make(model, cfg):
     opt = real(model, cfg)

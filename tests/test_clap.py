@@ -5,6 +5,7 @@ Skipped where the optional `transformers` package is not installed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,13 +95,14 @@ def test_clap_embedding_by_name_is_differentiable(tiny_clap):
 def test_weak_training_step_with_clap(tiny_clap, tmp_path):
     """The whole weak step runs on CLAP embeddings: text_dim follows the model's projection size."""
     from sgn_teach.data import synth_library
-    from sgn_teach.training.text import train_text
+    from sgn_teach.training import train
 
     lib = synth_library(tmp_path / "lib", clips_per_class=4, seed=0, duration=2.0, progress=False)
     cfg = get_preset("tiny", "text", train__steps=1, train__batch_size=1)
     cfg.weak.embedding = f"clap:{tiny_clap}"
-    h = train_text(cfg, lib, tmp_path / "run", device="cpu", progress=False, validate_during=False)
-    assert cfg.model.text_dim == 16 and np.isfinite(h["train"][0]["total"]) and h["train"][0]["bimodal"] > 0
+    h = train(cfg, lib, tmp_path / "run", device="cpu", progress=False, validate_during=False)
+    saved = json.loads(torch.load(tmp_path / "run" / "model.pt", weights_only=True)["config"])
+    assert saved["model"]["text_dim"] == 16 and np.isfinite(h["train"][0]["total"]) and h["train"][0]["bimodal"] > 0
 
 
 def test_offline_clap_is_one_clear_line():

@@ -20,7 +20,7 @@ from sgn_teach.models import count_parameters, ddpm
 from sgn_teach.models.diffusion import AxialAttention, ResBlock, SeparationUNet, TimeFrequencyAttention
 from sgn_teach.models.diffusion_separator import DiffusionSeparator
 from sgn_teach.signal.spectral import SpectralFrontEnd
-from sgn_teach.training.train import train
+from sgn_teach.training import train
 
 # --------------------------------------------------------------------------- DDPM maths
 

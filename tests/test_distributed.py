@@ -21,8 +21,8 @@ import torch.multiprocessing as mp
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.distributed import CPUSyncBatchNorm, DistContext, check_batch, convert_sync_batchnorm, shard_indices
 from sgn_teach.core.errors import SGNError
+from sgn_teach.training import train
 from sgn_teach.training.common import StepSampler
-from sgn_teach.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_TOL = 1e-5

@@ -87,7 +87,7 @@ def test_resume_never_raises(tmp_path):
 def test_resume_real_run(synth_library, tmp_path):
     """The exercise's answer, done for real on the tiny preset, passes the checker."""
     from sgn_teach.core.config import get_preset
-    from sgn_teach.training.train import train
+    from sgn_teach.training import train
 
     run = tmp_path / "run"
     cfg = get_preset("tiny", train__steps=2, train__batch_size=2)

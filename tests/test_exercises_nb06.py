@@ -73,7 +73,7 @@ def test_ce_off_as_shipped_does_not_tell(capsys):
 def test_ce_off_real_run(synth_library, tmp_path, capsys):
     """The exercise as the notebook runs it (shorter): w_ce = 0 leaves the token F1 far below SGN's."""
     from sgn_teach.core.config import get_preset
-    from sgn_teach.training.train import train
+    from sgn_teach.training import train
 
     cfg = get_preset("tiny", "sgn", train__w_ce=0.0, train__steps=4, train__val_every=4, train__val_mixtures=4,
                      train__batch_size=2)

@@ -17,7 +17,7 @@ from sgn_teach.hub.build import build_model, load_checkpoint
 from sgn_teach.hub.checkpoint import save_checkpoint
 from sgn_teach.inference.separate import separate_wave
 from sgn_teach.signal.metrics import si_sdr
-from sgn_teach.training.train import train
+from sgn_teach.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

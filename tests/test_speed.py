@@ -8,7 +8,7 @@ import torch
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.core.speed import CompiledOrEager, loader_options
-from sgn_teach.training.train import train
+from sgn_teach.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,12 +23,13 @@ from sgn_teach.data.classes import MUSIC11_NAMES
 from sgn_teach.hub.audio_text import freeze, load_audio_text, save_audio_text, shipped_path
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import weighted_bce
-from sgn_teach.losses.text import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
+from sgn_teach.losses.text import bimodal_loss, consistency_loss, contrastive_loss, mix_of_mixtures_loss, supervised_loss
 from sgn_teach.models.audio_text import CourseAudioText
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
-from sgn_teach.training.audio_text import contrastive_loss
-from sgn_teach.training.text import train_text, weak_step
+from sgn_teach.training import train
+from sgn_teach.training.recipes import TextRecipe
+from sgn_teach.training.recipes.text import weak_step
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,6 +200,11 @@ def test_captioned_pairs(lib_root):
         CaptionedPairs(MixDataset(lib, audio, n_sources=2, n_mixtures=2))
 
 
+def train_text(cfg, data, out, embedding=None, **kw):
+    """The one loop with the text recipe (holding the test's embedding, when given)."""
+    return train(cfg, data, out, recipe=TextRecipe(embedding), **kw)
+
+
 @pytest.fixture(scope="module")
 def weak_batch(lib_root):
     lib = SoloLibrary(lib_root, split="train")
@@ -322,6 +328,29 @@ def test_contrastive_loss_prefers_aligned_pairs():
                                                                                  scale)
 
 
+def test_audio_text_embedding_trains_through_the_one_loop_and_resumes_exactly(lib_root, tmp_path):
+    """`--model audio_text` is a recipe of the one loop: an interrupted-and-resumed run ends at the weights of a
+    straight one, validates with the same-class accuracy, and its model.pt loads as a course embedding."""
+    def cfg(steps):
+        return get_preset("tiny", "audio_text", train__steps=steps, train__batch_size=4, train__ckpt_every=2,
+                          train__val_every=2, train__warmup_steps=5)  # in warm-up the lr does not depend on `steps`
+    kw = dict(device="cpu", progress=False, soundfonts=None)
+    given = cfg(4)
+    before = given.to_dict()
+    straight = train(given, lib_root, tmp_path / "a", **kw)
+    assert given.to_dict() == before                               # the caller's config is never changed
+    train(cfg(2), lib_root, tmp_path / "b", **kw)
+    resumed = train(cfg(4), lib_root, tmp_path / "b", resume=True, **kw)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["total"] for r in straight["train"]] == [r["total"] for r in resumed["train"]]
+    assert [v["step"] for v in straight["val"]] == [2, 4] and 0.0 <= straight["val"][-1]["zero_shot"] <= 1.0
+    loaded = load_audio_text(tmp_path / "a" / "model.pt")
+    assert loaded.dim == 16 and set(loaded.card["zero_shot_val"]) == {"all"}
+    assert loaded.audio_features(torch.randn(1, 8000)).shape == (1, 16)
+
+
 def test_course_embedding_checkpoint_roundtrip(tmp_path, embedding):
     save_audio_text(tmp_path / "e.pt", embedding, step=3)
     loaded = load_audio_text(tmp_path / "e.pt")
@@ -412,8 +441,8 @@ def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
 
 
 def test_weak_modules_do_not_import_transformers():
-    code = ("import sys, sgn_teach.training.text, sgn_teach.experiments.text_table, sgn_teach.hub.clap, sgn_teach.cli.main; "
-            "print('transformers' in sys.modules)")
+    code = ("import sys, sgn_teach.training.recipes.text, sgn_teach.experiments.text_table, sgn_teach.hub.clap, "
+            "sgn_teach.cli.main; print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-1000:]
 

@@ -64,7 +64,7 @@ def cmd_data(args) -> None:
 
 def cmd_train(args) -> None:
     from ..core.config import get_preset
-    from ..training.train import train
+    from ..training import train
 
     overrides = {}
     for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),
@@ -107,7 +107,10 @@ def cmd_train(args) -> None:
     if not weights.is_file():  # never claim a file that is not there
         raise SGNError(f"training ended without writing {weights}")
     last = history["train"][-1] if history["train"] else {}
-    val = f", validation SDR {history['val'][-1]['sdr']:.2f} dB" if history.get("val") else ""
+    val = ""
+    if history.get("val"):
+        key, value = next((k, v) for k, v in history["val"][-1].items() if k != "step")
+        val = f", validation SDR {value:.2f} dB" if key == "sdr" else f", validation {key} {value:.3f}"
     print(f"done: {len(history['train'])} steps in {history.get('seconds', 0):.0f} s, "
           f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {weights}")
 

@@ -36,6 +36,12 @@ def require_positive(name: str, value: float) -> None:
         raise ConfigError(f"{name} must be a positive number, not {value!r}")
 
 
+def require_finite_nonnegative(name: str, value: float) -> None:
+    """ConfigError unless `value` is a finite number ≥ 0 (a loss weight, a temperature)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite number ≥ 0, not {value!r}")
+
+
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not p.exists() and p != p.parent:

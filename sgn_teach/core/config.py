@@ -21,9 +21,11 @@ from typing import Any
 
 MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
-# every model kind `train --model` accepts: the mask models, the generative one, and the text-conditioned
-# separator of notebook 08 (sgn_teach.models.text_separator, trained by sgn_teach.training.text)
-MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)
+# every model kind `train --model` accepts: the mask models, the generative one, the text-conditioned
+# separator of notebook 08 (sgn_teach.models.text_separator) and the audio–text embedding its weak losses use
+# (sgn_teach.models.audio_text); each trains through sgn_teach.training.loop with the recipe of its kind
+MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text", "audio_text")
+SEPARATOR_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)  # the kinds that separate (evaluate, separate)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -265,6 +267,18 @@ DIFFUSION_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The course audio–text embedding of each preset (`get_preset(name, "audio_text")`): its width E and training.
+AUDIO_TEXT_PRESETS: dict[str, dict[str, Any]] = {
+    name: {"dim": dim, "train": dict(batch_size=batch, lr=2e-3, optimizer="adam", steps=steps, schedule="cosine",
+                                     warmup_steps=0, min_lr_ratio=0.0, val_every=steps, ckpt_every=max(steps // 8, 1),
+                                     val_mixtures=32, precision="fp32")}
+    for name, dim, batch, steps in (("paper", 64, 32, 800), ("small", 64, 32, 800), ("tiny", 16, 8, 20))
+}
+# Timbre augmentation of its crops: pitch ±2 semitones, tilt ±3 dB/octave, EQ ±8 dB, a room for 30 % of crops.
+AUDIO_TEXT_AUGMENT = dict(enabled=True, gain=(0.5, 1.5), pitch_semitones=2.0, tilt_db_per_octave=3.0, eq_db=8.0,
+                          reverb_prob=0.3)
+
+
 @dataclass
 class Config:
     """Everything needed to rebuild and retrain a model."""
@@ -347,6 +361,11 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    if variant == "audio_text":  # the embedding: its own width and training settings (the shipped one's)
+        cfg.model.dim = AUDIO_TEXT_PRESETS[name]["dim"]
+        cfg.augment = AugmentConfig(**AUDIO_TEXT_AUGMENT)
+        for attr, value in AUDIO_TEXT_PRESETS[name]["train"].items():
+            setattr(cfg.train, attr, value)
     if variant in GENERATIVE_VARIANTS:  # the denoiser has its own sizes and training settings
         cfg.diffusion = DiffusionConfig(**DIFFUSION_PRESETS[name]["diffusion"])
         for attr, value in DIFFUSION_PRESETS[name]["train"].items():

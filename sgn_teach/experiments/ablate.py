@@ -106,8 +106,8 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
     from ..evaluation.analysis import figure3_data, figure4_data
     from ..evaluation.evaluate import evaluate
     from ..hub.build import load_checkpoint
+    from ..training import train
     from ..training.common import MODEL_NAME
-    from ..training.train import train
 
     out = Path(out)
     path = out / "ablations.json"

@@ -65,8 +65,8 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
         ckpt = None if train else shipped_checkpoint(shipped_name)
         if ckpt is None:
             from ..core.config import get_preset
+            from ..training import train as train_model
             from ..training.common import MODEL_NAME
-            from ..training.train import train as train_model
 
             print(f"train: {name} on the small preset (this takes a while on a CPU)…")
             run = out / "runs" / name

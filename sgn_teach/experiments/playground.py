@@ -80,7 +80,7 @@ class Playground:
         from ..data import SoloLibrary
         from ..evaluation.evaluate import evaluate
         from ..signal.stats import bootstrap_ci, mixture_groups
-        from ..training.train import train
+        from ..training import train
 
         cfg = build_config(variant, steps, self.preset, **dict(settings))
         cfg.train.val_mixtures = self.val_mixtures

@@ -88,9 +88,9 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
 
     Returns the table (see :func:`build_table`), also written to `out`/table.json and `json_path`.
     """
+    from ..training import train
     from ..training.common import MODEL_NAME
-    from ..training.text import train_text
-    from ..training.train import train
+    from ..training.recipes import TextRecipe
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,12 +102,8 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
         if not (run / MODEL_NAME).exists():
             if progress:
                 print(f"== training {name} ({steps} steps of {batch_size} captioned pairs, preset {preset})")
-            if embedding_model is not None:
-                train_text(cfg, data, run, device=device, resume=True, progress=progress, validate_during=False,
-                           soundfonts=soundfonts, embedding=embedding_model)
-            else:
-                train(cfg, data, run, device=device, resume=True, progress=progress, validate_during=False,
-                      soundfonts=soundfonts)
+            train(cfg, data, run, device=device, resume=True, progress=progress, validate_during=False,
+                  soundfonts=soundfonts, recipe=TextRecipe(embedding_model) if embedding_model is not None else None)
         timings[name] = json.loads((run / "history.json").read_text()).get("seconds", float("nan"))
     from ..core.device import get_device
 

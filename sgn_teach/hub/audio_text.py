@@ -53,7 +53,7 @@ def load_audio_text(path: str | os.PathLike | None = None, device: torch.device 
         extra = {}
     if extra.get("kind") != KIND:
         raise CheckpointError(f"{path}: not a course audio–text embedding (train one with "
-                              "`python -m sgn_teach.training.audio_text --data DIR --out FILE`)")
+                              "`python -m sgn_teach train --model audio_text --data DIR --out RUN`: RUN/model.pt)")
     try:
         cfg = Config.from_dict(json.loads(state["config"]))
         model = CourseAudioText(extra["vocab"], cfg.audio, **extra["hparams"])

@@ -3,7 +3,8 @@
 :func:`build_model` is the one constructor the rest of the package uses: it
 picks the network of ``model_cfg.variant`` — `SoPModel` for "sop",
 `DiffusionSeparator` for "diffusion" (give it the `DiffusionConfig`),
-`TextConditionedSeparator` for "text" (notebook 08) and `SGN` for the others.
+`TextConditionedSeparator` for "text" (notebook 08), `CourseAudioText` for
+"audio_text" (the embedding of notebook 08's weak losses) and `SGN` for the others.
 A new model kind gets its entry here (see ARCHITECTURE.md, "Adding a model kind").
 """
 
@@ -34,6 +35,11 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: Diffu
         return SoPModel(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
     if model_cfg.variant == "text":
         return TextConditionedSeparator(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
+    if model_cfg.variant == "audio_text":  # the course audio–text embedding: E = model_cfg.dim
+        from ..data.captions import vocabulary
+        from ..models.audio_text import CourseAudioText
+
+        return CourseAudioText(vocabulary(), audio_cfg, dim=model_cfg.dim)
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 

@@ -88,4 +88,21 @@ def supervised_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: tor
     return weighted_bce(mask_logits[rows], target[rows], weight[rows])
 
 
-__all__ = ["mix_of_mixtures_loss", "consistency_loss", "bimodal_loss", "supervised_loss"]
+def contrastive_loss(audio: torch.Tensor, text: torch.Tensor, labels: torch.Tensor,
+                     logit_scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE with several positives per text.
+
+    audio (B, E), text (C, E) unit vectors, labels (B,) class of each crop → scalar:
+    mean of CE(audio → its class's text) and, for each class in the batch,
+    the mean log-probability of its crops among all B crops.
+    """
+    logits = logit_scale.exp() * audio @ text.T                          # (B, C)
+    a2t = F.cross_entropy(logits, labels)
+    log_p = F.log_softmax(logits.T, dim=1)                               # (C, B): each text over the crops
+    pos = F.one_hot(labels, text.shape[0]).T.float()                     # (C, B): 1 where crop b is of class c
+    present = pos.sum(1) > 0
+    t2a = -((log_p * pos).sum(1)[present] / pos.sum(1)[present]).mean()
+    return 0.5 * (a2t + t2a)
+
+
+__all__ = ["contrastive_loss", "mix_of_mixtures_loss", "consistency_loss", "bimodal_loss", "supervised_loss"]

@@ -1,11 +1,16 @@
-"""Training the separators and the audio–text embedding.
+"""Training every model kind through one loop.
 
-common.py      what every loop shares: run-folder file names, the resumable step sampler,
-               the optimiser, validation during training
-train.py       train(): mix-and-separate for every variant (one process or several under torchrun);
-               `--model text` is handed to text.py
-text.py        the text-conditioned separator trained from captions (notebook 08)
-audio_text.py  the course's audio–text embedding, trained contrastively
-               (``python -m sgn_teach.training.audio_text --data DIR --out FILE``)
-rundir.py      the run folder: one training at a time (a lock), what a finished run holds
+loop.py     train(): the one loop — checks, run folder and lock, resume, graceful interrupts,
+            NaN losses, several processes (torchrun), progress, history, checkpoints
+recipes/    what differs between model kinds: mask models (SoP, SGN and its ablations), the
+            diffusion model, the text-conditioned separator, the audio–text embedding
+checks.py   settings in range; a checkpoint that fits the config it is resumed with
+common.py   the run folder's file names, the resumable step sampler, the optimiser
+rundir.py   the run folder: one training at a time (a lock), what a finished run holds
+
+``from sgn_teach.training import train`` is what notebooks and scripts call.
 """
+
+from .loop import train
+
+__all__ = ["train"]

@@ -1,8 +1,6 @@
-"""What every training loop of the package shares (:mod:`.train` and :mod:`.text`).
-
-The run folder's file names, the step sampler that makes a run resumable
-(step s always sees mixtures s·B … s·B+B−1), the optimiser of a config, and the
-validation scores recorded during training.
+"""The run folder's file names, the step sampler that makes a run resumable (step s always
+sees items s·B … s·B+B−1), and the optimiser of a config: the pieces of the one loop
+(:mod:`.loop`) that other code (benchmarks, tests) uses too.
 """
 
 from __future__ import annotations
@@ -11,11 +9,9 @@ import torch
 
 from ..core.config import Config
 from ..core.distributed import shard_indices
-from ..data import SoloLibrary
 
 CKPT_NAME = "checkpoint.pt"   # latest state, with optimiser: what --resume reads
 MODEL_NAME = "model.pt"       # final weights only: what gets shipped
-PART_NAMES = ("rec", "ce", "presence", "total")  # the loss parts of sgn_loss, in history's order
 
 
 class StepSampler(torch.utils.data.Sampler):
@@ -51,25 +47,4 @@ def make_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer
     raise ValueError(f"optimizer must be 'sgd', 'adam' or 'adamw', not {t.optimizer!r}")
 
 
-@torch.no_grad()
-def validate(model: torch.nn.Module, library: SoloLibrary, cfg: Config, device: torch.device) -> dict[str, float]:
-    """Scores on `cfg.train.val_mixtures` fixed validation mixtures (seed 12345).
-
-    Returns {"sdr", "si_sdr"} (mean dB) and, for models that have them, the
-    presence head's and the class tokens' precision / recall / F1 (keys
-    `presence_precision`, …, `token_f1`) — the curves of the paper's Figure 4.
-    """
-    from ..evaluation.evaluate import evaluate
-
-    report = evaluate({"model": model}, library, cfg.audio, n_sources=cfg.train.n_sources,
-                      n_mixtures=cfg.train.val_mixtures, seed=12345, rows=(), device=device, progress=False)
-    row = report["rows"]["model"]
-    out = {"sdr": row["sdr"], "si_sdr": row["si_sdr"]}
-    for head in ("presence", "token"):
-        stats = report.get(head, {}).get("model")
-        if stats:
-            out.update({f"{head}_{k}": round(v, 4) for k, v in stats.items()})
-    return out
-
-
-__all__ = ["CKPT_NAME", "MODEL_NAME", "PART_NAMES", "StepSampler", "make_optimizer", "validate"]
+__all__ = ["CKPT_NAME", "MODEL_NAME", "StepSampler", "make_optimizer"]

@@ -113,28 +113,30 @@ def plot_waveforms(waves: Sequence, titles: Sequence[str], sample_rate: int = 11
 
 
 def plot_history(history: dict[str, Any]):
-    """Training curves: loss parts per step (smoothed) and validation SDR."""
+    """Training curves: every loss part per step (smoothed) and the first validation score (SDR for separators)."""
     train = history.get("train", [])
     val = history.get("val", [])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     if train:
         steps = np.array([r["step"] for r in train])
         k = max(1, len(steps) // 50)
-        for key in ("total", "rec", "ce", "presence"):
+        parts = [key for key in train[-1] if key not in ("step", "lr", "mix_rms", "seconds")]
+        for key in sorted(parts, key=lambda p: p != "total"):  # the total first
             vals = np.array([r.get(key, 0.0) for r in train], dtype=float)
-            if np.allclose(vals, 0):
-                continue
+            if np.allclose(vals, 0) or np.any(vals < 0) or key.endswith("_acc"):
+                continue  # a part that is off, or one that is not a loss (e.g. an accuracy)
             smooth = np.convolve(vals, np.ones(k) / k, mode="valid")
             axes[0].plot(steps[k - 1:], smooth, label=key)
         axes[0].set_yscale("log")
         axes[0].legend(fontsize=8)
     axes[0].set_xlabel("step")
     axes[0].set_title("training loss (moving average)")
-    if val:
-        axes[1].plot([r["step"] for r in val], [r["sdr"] for r in val], "o-")
+    metric = "sdr" if val and "sdr" in val[-1] else next((key for key in (val[-1] if val else {}) if key != "step"), None)
+    if metric is not None:
+        axes[1].plot([r["step"] for r in val], [r.get(metric, np.nan) for r in val], "o-")
     axes[1].set_xlabel("step")
-    axes[1].set_ylabel("SDR (dB)")
-    axes[1].set_title("validation SDR")
+    axes[1].set_ylabel("SDR (dB)" if metric == "sdr" else str(metric))
+    axes[1].set_title(f"validation {'SDR' if metric == 'sdr' else metric or ''}")
     fig.tight_layout()
     return fig
 
