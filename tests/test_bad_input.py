@@ -459,7 +459,7 @@ def test_forward_checks_its_input(variant, bad):
 class _MissesClasses(torch.nn.Module):
     """Masks 0.5 for every class (each estimate is half the mixture); the presence head sees classes 0 and 1 only."""
 
-    class_conditioned = True
+    class_conditioned, generative, has_presence_head, takes_prompts = True, False, True, False  # a Separator
 
     def __init__(self, n_classes):
         super().__init__()

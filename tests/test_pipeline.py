@@ -92,11 +92,15 @@ def test_fast_backend_matches_mir_eval(lib_root):
 class _PassThrough(torch.nn.Module):
     """A 'model' whose masks are all ones: separation must give back the input exactly."""
 
-    class_conditioned = True
+    class_conditioned, generative, has_presence_head, takes_prompts = True, False, True, False  # a Separator
 
-    def forward(self, log_mag):
+    def forward(self, log_mag, classes=None):
         B, _, F, T = log_mag.shape
-        return {"mask_logits": torch.full((B, 11, F, T), 30.0), "presence_logits": torch.full((B, 11), 5.0)}
+        K = 11 if classes is None else classes.shape[1]
+        return {"mask_logits": torch.full((B, K, F, T), 30.0), "presence_logits": torch.full((B, 11), 5.0)}
+
+    def presence_logits(self, log_mag):
+        return self.forward(log_mag)["presence_logits"]
 
 
 def test_windowed_separation_stitches_without_seams():

@@ -7,10 +7,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from sgn_teach.core.config import get_preset
+from sgn_teach.core.config import TRAIN_RMS, get_preset
 from sgn_teach.hub.build import build_model
 from sgn_teach.hub.checkpoint import save_checkpoint
-from sgn_teach.inference.separate import TRAIN_RMS, separate_file, separate_wave
+from sgn_teach.inference.separate import separate_file, separate_wave
 from sgn_teach.inference.streaming import StreamResampler, WindowSeparator
 from sgn_teach.signal.audio import load_audio, resample
 

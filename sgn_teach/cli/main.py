@@ -119,11 +119,11 @@ def _check_sampling_steps(steps: int | None, model=None) -> None:
     """--sampling-steps: a count in 1…T, for a generative (diffusion) model only; sets it on `model`."""
     if steps is None:
         return
-    limit = len(model.alpha_bar) if getattr(model, "generative", False) else 1000
+    limit = len(model.alpha_bar) if model is not None and model.generative else 1000
     if steps < 1 or steps > limit:
         raise SGNError(f"--sampling-steps must be between 1 and {limit}, not {steps}")
     if model is not None:
-        if not getattr(model, "generative", False):
+        if not model.generative:
             raise SGNError("--sampling-steps applies to diffusion checkpoints only")
         model.sampling_steps = steps
 
@@ -134,7 +134,7 @@ def cmd_evaluate(args) -> None:
     from ..core.errors import CheckpointError
     from ..data import SoloLibrary
     from ..evaluation.evaluate import evaluate, format_per_class, format_table, paired_differences
-    from ..hub.build import load_checkpoint
+    from ..hub.build import load_checkpoint, require_separator
 
     require_int("--n-mixtures", args.n_mixtures)
     require_int("--n-sources", args.n_sources)
@@ -142,6 +142,7 @@ def cmd_evaluate(args) -> None:
         check_writable_file(args.json, "--json " + str(args.json))  # before the evaluation, not after it
     dev = get_device(args.device)
     model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
+    require_separator(model, args.checkpoint)
     _check_sampling_steps(args.sampling_steps, model)
     fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
     lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
@@ -151,9 +152,10 @@ def cmd_evaluate(args) -> None:
     if args.n_sources > len(lib.by_class):
         raise SGNError(f"--n-sources {args.n_sources}: the {args.split} split of {args.data} has clips of only "
                        f"{len(lib.by_class)} classes")
-    if args.classes == "auto" and (cfg.model.variant == "baseline" or getattr(model, "has_presence_head", True) is False):
-        raise SGNError("--classes auto needs a model with a presence head (sgn, sct or cag); this is a baseline")
-    if not getattr(model, "class_conditioned", False) and args.n_sources != cfg.model.n_sources:
+    if args.classes == "auto" and not model.has_presence_head:
+        raise SGNError(f"--classes auto needs a model with a presence head (sgn, sct or cag); this is a "
+                       f"{cfg.model.variant} model")
+    if not model.class_conditioned and args.n_sources != cfg.model.n_sources:
         raise SGNError(f"this sop model separates into {cfg.model.n_sources} sources; use --n-sources "
                        f"{cfg.model.n_sources}")
     rows = tuple(r for r in ("mixture", "oracle_ibm", "oracle_irm", "nmf") if not (r == "nmf" and args.no_nmf))

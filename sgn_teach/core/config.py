@@ -19,6 +19,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+SAMPLE_RATE = 11025  # Hz: SoP's rate, every model's and the course data's (AudioConfig.sample_rate)
+TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured): the level `separate` feeds a model
+                     # whose checkpoint does not record its own (model.pt's `train_mix_rms`)
+
 MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
 # every model kind `train --model` accepts: the mask models, the generative one, the text-conditioned
@@ -39,7 +43,7 @@ class AudioConfig:
     256-bin log-frequency axis → a 256×256 grid.
     """
 
-    sample_rate: int = 11025
+    sample_rate: int = SAMPLE_RATE
     n_samples: int = 65535
     n_fft: int = 1022
     hop_length: int = 256

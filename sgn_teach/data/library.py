@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import SAMPLE_RATE
 from ..core.errors import DataError
 from ..signal.audio import AUDIO_EXTENSIONS, load_audio
 
@@ -199,7 +200,7 @@ class SoloLibrary:
         """Indices of the classes that have at least one clip in this split."""
         return sorted(self.by_class)
 
-    def load(self, clip: Clip, sample_rate: int = 11025) -> np.ndarray:
+    def load(self, clip: Clip, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         """Decode a clip to mono float32 at `sample_rate`: (L,). Cached in memory.
 
         Returns a fresh (writable) copy of the cached wave, so a caller can modify it.

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import SAMPLE_RATE
 from ..core.errors import DataError
 from ..signal.audio import save_audio
 from .classes import MUSIC11_NAMES, InstrumentClass, check_classes, get_class
@@ -46,7 +47,7 @@ INSTALL_HINT = ("install one with `apt-get install fluidsynth fluid-soundfont-gm
 PEAK = 0.9          # clips are peak-normalised to this
 BLOCK = 64          # FluidSynth renders in blocks of 64 samples
 FLUSH = 256         # after a reset, render and discard chunks of this size until one is silent ...
-MAX_FLUSH = 10 * 11025  # ... but at most this many samples
+MAX_FLUSH = 10 * SAMPLE_RATE  # ... but at most this many samples
 CHANNEL = 0
 BEND_RANGE = 8      # semitones of pitch bend (set with MIDI RPN 0) for the erhu's slides
 SLIDE_STEPS, SLIDE_TIME = 8, 0.06   # a slide: 8 bend steps over 60 ms, exponential approach
@@ -182,7 +183,7 @@ class SoundFontRenderer:
     same file share one synthesizer.
     """
 
-    def __init__(self, soundfont: str | os.PathLike | None = None, sample_rate: int = 11025) -> None:
+    def __init__(self, soundfont: str | os.PathLike | None = None, sample_rate: int = SAMPLE_RATE) -> None:
         if not 8000 <= sample_rate <= 96000:
             raise DataError(f"FluidSynth renders at 8000–96000 Hz, not {sample_rate}; resample afterwards")
         self.soundfont = find_soundfont(soundfont).resolve()
@@ -316,7 +317,7 @@ def resolve_soundfonts(given: list[str] | tuple[str, ...] | None) -> dict[str, P
 
 
 def render_library(out_dir: str | os.PathLike, soundfont: str | os.PathLike | None = None,
-                   clips_per_class: int = 20, seed: int = 0, duration: float = 6.0, sample_rate: int = 11025,
+                   clips_per_class: int = 20, seed: int = 0, duration: float = 6.0, sample_rate: int = SAMPLE_RATE,
                    classes: tuple[str, ...] | list[str] = MUSIC11_NAMES, progress: bool = True,
                    soundfonts: list[str] | tuple[str, ...] | None = None, force: bool = False) -> Path:
     """Write a solo-clip library rendered from one or several SoundFonts, with splits.csv.

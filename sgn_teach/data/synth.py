@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
+from ..core.config import SAMPLE_RATE
 from ..core.errors import DataError
 from ..signal.audio import save_audio
 from .classes import MUSIC11_NAMES, check_classes, class_index, get_class
@@ -236,7 +237,7 @@ def _note(name: str, note: Note, prev_pitch: int | None, n_max: int, sr: int,
     return (amp * out).astype(np.float32)
 
 
-def synth_phrase(name: str, notes: list[Note], duration: float, sample_rate: int = 11025,
+def synth_phrase(name: str, notes: list[Note], duration: float, sample_rate: int = SAMPLE_RATE,
                  rng: np.random.Generator | None = None) -> np.ndarray:
     """Play `notes` with the timbre of class `name`: (L,) float32, L = round(duration·sample_rate), peak 0.9."""
     name = get_class(name).name
@@ -258,7 +259,7 @@ def synth_phrase(name: str, notes: list[Note], duration: float, sample_rate: int
     return out * np.float32(PEAK / peak)
 
 
-def synth_clip(name: str, rng: np.random.Generator, duration: float = 6.0, sample_rate: int = 11025) -> np.ndarray:
+def synth_clip(name: str, rng: np.random.Generator, duration: float = 6.0, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A random phrase (:func:`random_phrase`) played by class `name`: (L,) float32, peak 0.9.
 
     Deterministic: the same generator state gives the same samples.
@@ -269,7 +270,7 @@ def synth_clip(name: str, rng: np.random.Generator, duration: float = 6.0, sampl
 
 
 def synth_library(out_dir: str | os.PathLike, clips_per_class: int = 20, seed: int = 0, duration: float = 6.0,
-                  sample_rate: int = 11025, classes: tuple[str, ...] | list[str] = MUSIC11_NAMES,
+                  sample_rate: int = SAMPLE_RATE, classes: tuple[str, ...] | list[str] = MUSIC11_NAMES,
                   progress: bool = True, force: bool = False) -> Path:
     """Write a solo-clip library of synthesized phrases: OUT/<class>/<class>_<k:04d>.wav (+ OUT/library.json).
 

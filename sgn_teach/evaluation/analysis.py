@@ -48,7 +48,7 @@ def source_features(model: torch.nn.Module, library: SoloLibrary, audio_cfg: Aud
     for batch in torch.utils.data.DataLoader(ds, batch_size=batch_size):
         cls = batch["class_idx"]  # (B, N)
         feats = mix_features(batch["mixture"], batch["sources"], frontend)
-        conditioned = getattr(model, "class_conditioned", False)
+        conditioned = model.class_conditioned
         out = model(feats["log_mag"], classes=cls if conditioned else None)
         masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T)
         if not conditioned:  # unordered slots: put slot perm[b, j] with reference j

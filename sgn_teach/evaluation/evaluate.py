@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ..core.config import AudioConfig
 from ..data import MixDataset, SoloLibrary, mix_features
+from ..models.interface import masks_for
 from ..signal.metrics import bss_eval_batch, summarize
 from ..signal.spectral import SpectralFrontEnd
 from .nmf import SupervisedNMF, class_magnitudes
@@ -53,21 +54,12 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
         masks (B, N, F, T) and info with `presence` (B, C) probabilities and
         `token_pred` (B, C) — the class each class token is classified as — where the model has them.
     """
-    info: dict[str, Any] = {}
-    if getattr(model, "generative", False):  # sampled ratio masks of class_idx (diffusion, notebook 07)
-        masks, info = model.separation_masks(feats["log_mag"], class_idx)
-        out: dict[str, Any] = {}
-    else:
-        out = model(feats["log_mag"], classes=class_idx if getattr(model, "class_conditioned", False) else None)
-        masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T): the classes of class_idx, or unordered slots
-    if binarize:
-        masks = (masks > 0.5).to(masks.dtype)
-    if not getattr(model, "class_conditioned", False):
+    sep = masks_for(model, feats["log_mag"], class_idx if model.class_conditioned else None)
+    masks = (sep.masks > 0.5).to(sep.masks.dtype) if binarize else sep.masks  # (B, N, F, T)
+    info: dict[str, Any] = {k: v for k, v in (("presence", sep.presence), ("token_pred", sep.token_pred))
+                            if v is not None}
+    if not model.class_conditioned:
         return masks, info  # (B, N, F, T) unordered: pair by permutation
-    if out.get("token_logits") is not None:
-        info["token_pred"] = out["token_logits"].float().argmax(-1)  # (B, C, C) → (B, C)
-    if out.get("presence_logits") is not None:
-        info["presence"] = torch.sigmoid(out["presence_logits"].float())
     if classes == "auto":
         if "presence" not in info:
             from ..core.errors import ConfigError
@@ -146,7 +138,7 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
         for name, model in models.items():
             masks, info = model_masks(model, feats, class_idx, classes=classes, binarize=binarize)
             estimates[name] = frontend.apply_masks(masks, feats["stft"])
-            permute[name] = not getattr(model, "class_conditioned", False)
+            permute[name] = not model.class_conditioned
             if "presence" in info:
                 pred = info["presence"] > 0.5                                   # (B, C)
                 truth = batch["labels"].to(device) > 0.5

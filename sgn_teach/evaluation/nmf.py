@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..core.config import SAMPLE_RATE
+
 EPS = 1e-10
 
 
@@ -83,7 +85,7 @@ class SupervisedNMF:
         return (parts / (parts.sum(1, keepdim=True) + EPS)).float()
 
 
-def class_magnitudes(library, frontend, clips_per_class: int = 9, sample_rate: int = 11025) -> list[torch.Tensor]:
+def class_magnitudes(library, frontend, clips_per_class: int = 9, sample_rate: int = SAMPLE_RATE) -> list[torch.Tensor]:
     """Training magnitudes per class: a list of C tensors (F_lin, T_c), frames with energy only.
 
     The clips are spread evenly over the class's (path-sorted) clips, so a library

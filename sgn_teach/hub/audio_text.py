@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..core.config import Config
+from ..core.config import SAMPLE_RATE, Config
 from ..core.errors import CheckpointError
 from ..data.classes import MUSIC11_NAMES
 from ..models.audio_text import CourseAudioText
@@ -73,7 +73,7 @@ def freeze(model: nn.Module) -> nn.Module:
     return model
 
 
-def load_embedding(spec: str = "course", device: torch.device | str = "cpu", source_rate: int = 11025):
+def load_embedding(spec: str = "course", device: torch.device | str = "cpu", source_rate: int = SAMPLE_RATE):
     """The audio–text model a weak-supervision run names in ``cfg.weak.embedding``.
 
     "course" — the shipped course embedding; a file path — another course embedding;

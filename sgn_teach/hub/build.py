@@ -19,6 +19,7 @@ from torch import nn
 from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
 from ..core.errors import CheckpointError
 from ..models import SGN, SoPModel, TextConditionedSeparator
+from ..models.interface import is_separator
 from .checkpoint import describe_load_error, read_checkpoint
 
 
@@ -61,11 +62,18 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     except Exception as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its config ({describe_load_error(exc)})") from None
     classes = list(state["classes"])
-    if getattr(model, "class_conditioned", False) and len(classes) != cfg.model.n_classes:
+    if is_separator(model) and model.class_conditioned and len(classes) != cfg.model.n_classes:
         raise CheckpointError(f"{path}: the model has {cfg.model.n_classes} class outputs but the checkpoint "
                               f"names {len(classes)} classes")
     model.to(device).eval()
     return model, cfg, classes, int(state["step"]), state
 
 
-__all__ = ["build_model", "load_checkpoint"]
+def require_separator(model: nn.Module, path: str | os.PathLike) -> None:
+    """CheckpointError unless the loaded model separates (an audio–text embedding does not)."""
+    if not is_separator(model):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a separator (an audio–text embedding "
+                              "names sounds, it does not separate them); give the checkpoint of a separating model")
+
+
+__all__ = ["build_model", "load_checkpoint", "require_separator"]

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
+from ..core.config import SAMPLE_RATE
 from ..core.errors import SGNError
 
 DEFAULT_CLAP = "laion/clap-htsat-unfused"
@@ -47,7 +48,7 @@ class ClapEmbedding(nn.Module):
         source_rate: the sample rate of the waves given to :meth:`audio_features` (the course's 11025 Hz).
     """
 
-    def __init__(self, model, processor, source_rate: int = 11025) -> None:
+    def __init__(self, model, processor, source_rate: int = SAMPLE_RATE) -> None:
         super().__init__()
         self.model = model.eval()
         for p in self.model.parameters():
@@ -64,7 +65,7 @@ class ClapEmbedding(nn.Module):
         self.register_buffer("window", torch.hann_window(self.n_fft, periodic=True), persistent=False)
 
     @classmethod
-    def from_pretrained(cls, name: str = DEFAULT_CLAP, source_rate: int = 11025,
+    def from_pretrained(cls, name: str = DEFAULT_CLAP, source_rate: int = SAMPLE_RATE,
                         device: torch.device | str = "cpu") -> "ClapEmbedding":
         """Load a CLAP model and processor by hub name or folder; SGNError (one line) when that fails."""
         tf = _transformers()

@@ -22,6 +22,7 @@ import torch
 from ..core.config import AudioConfig
 from ..data import MixDataset, SoloLibrary, mix_features
 from ..models import select_masks
+from ..models.interface import masks_for
 from ..signal.spectral import SpectralFrontEnd
 from ..viz.plots import to_numpy
 
@@ -109,26 +110,23 @@ def separate_example(model: torch.nn.Module, library: SoloLibrary, audio_cfg: Au
     was_training = model.training
     model.eval()
     try:
-        out = model(feats["log_mag"])
+        sep = masks_for(model, feats["log_mag"])                   # every class: masks (1, C, F, T)
     finally:
         model.train(was_training)
     class_idx = torch.tensor([[class_names.index(class_a), class_names.index(class_b)]], device=device)  # (1, 2)
-    logits = out["mask_logits"].float()                            # (1, C, F, T)
-    masks = torch.sigmoid(select_masks(logits, class_idx))         # (1, 2, F, T)
+    masks = select_masks(sep.masks, class_idx)                     # (1, C, F, T) → the two classes (1, 2, F, T)
     estimates = frontend.apply_masks(masks, feats["stft"])         # (1, 2, L)
     assign = None
-    if out.get("assign") is not None:
-        pe = model.patch_embed
-        assign = assignment_maps(out["assign"][0], pe.grid)        # (C, F/p, T/p)
-    presence = out.get("presence_logits")
+    if sep.assign is not None:
+        assign = assignment_maps(sep.assign[0], model.patch_embed.grid)  # (C, F/p, T/p)
     return {
         "class_names": class_names, "names": pair["names"], "clips": pair["clips"],
         "class_idx": class_idx[0].cpu().numpy(),
         "mixture": pair["mixture"], "sources": pair["sources"], "estimates": to_numpy(estimates[0]),
         "log_mag": to_numpy(feats["log_mag"][0, 0]), "mag_warped": to_numpy(feats["mag_warped"][0, 0]),
         "source_mag_warped": to_numpy(feats["source_mag_warped"][0]), "target": to_numpy(feats["target_binary"][0]),
-        "masks_all": to_numpy(torch.sigmoid(logits[0])), "masks": to_numpy(masks[0]),
-        "presence": None if presence is None else to_numpy(torch.sigmoid(presence[0].float())),
+        "masks_all": to_numpy(sep.masks[0]), "masks": to_numpy(masks[0]),
+        "presence": None if sep.presence is None else to_numpy(sep.presence[0]),
         "assign": assign, "patch_size": getattr(model.cfg, "patch_size", 1),
         "sample_rate": audio_cfg.sample_rate,
     }

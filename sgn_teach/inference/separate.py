@@ -14,7 +14,7 @@ finished (:mod:`sgn_teach.inference.writer`). The set of output files is atomic
 (:func:`sgn_teach.core.atomic.atomic_dir`): all of them appear, or none.
 
 Level: each window is scaled to the median RMS of the mixtures the model was
-trained on (stored in the checkpoint; :data:`TRAIN_RMS` for older ones) and the
+trained on (stored in the checkpoint; :data:`sgn_teach.core.config.TRAIN_RMS` for older ones) and the
 estimates scaled back, so the network sees the loudness it learned on.
 
 A model without classes (`sop`) has unordered output slots: slot 1 may hold the
@@ -35,16 +35,16 @@ import soundfile as sf
 import torch
 
 from ..core.atomic import AtomicDir
+from ..core.config import TRAIN_RMS
 from ..core.device import get_device
 from ..core.errors import ConfigError, DataError, OutputError
-from ..hub.build import load_checkpoint
+from ..hub.build import load_checkpoint, require_separator
 from .figure import save_separation_figure
 from .presence import NO_PRESENCE_HEAD, PresenceMean, auto_from_presence, presence_mean
 from .reader import check_header, read_input, stream_blocks
 from .streaming import WindowSeparator, best_permutation
 from .writer import OutputWriter
 
-TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured), for checkpoints that do not store it
 FIGURE_SECONDS = 30  # the spectrogram figure shows at most the first 30 s
 
 
@@ -64,10 +64,9 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
     A list: names of the model's classes, each once; an error for an empty list,
     a name twice, an unknown name, or names given to a model without classes.
     """
-    conditioned = getattr(model, "class_conditioned", False)
+    conditioned = model.class_conditioned
     if classes is None or classes == "auto":
-        if conditioned and (getattr(model, "variant", None) in ("baseline", "text")
-                            or getattr(model, "has_presence_head", True) is False):  # e.g. diffusion with class embeddings
+        if conditioned and not model.has_presence_head:  # baseline, text, diffusion with class embeddings
             raise DataError(NO_PRESENCE_HEAD)
         return None, None
     if isinstance(classes, str):
@@ -105,7 +104,7 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
     """
     wave = np.asarray(wave, dtype=np.float32)
     names, idx = choose_classes(model, class_names, classes)
-    conditioned = getattr(model, "class_conditioned", False)
+    conditioned = model.class_conditioned
     presence = None
     if conditioned:
         probe = WindowSeparator(model, audio_cfg, None, device, batch_size, target_rms)
@@ -146,8 +145,9 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
     """
     dev = get_device(device)
     model, cfg, class_names, _, state = load_checkpoint(checkpoint, device=dev)
+    require_separator(model, checkpoint)
     if sampling_steps is not None:
-        if not getattr(model, "generative", False):
+        if not model.generative:
             raise ConfigError("--sampling-steps applies to diffusion checkpoints only")
         model.sampling_steps = min(int(sampling_steps), len(model.alpha_bar))
     names, idx = choose_classes(model, class_names, classes)
@@ -192,7 +192,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
                 batch_size, target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
     """Pass 1 reads, checks and resamples the input (and picks the classes for auto); pass 2 separates."""
     model_rate = cfg.audio.sample_rate
-    conditioned = getattr(model, "class_conditioned", False)
+    conditioned = model.class_conditioned
     auto = conditioned and names is None  # --classes auto: the first pass decides
     acc = PresenceMean(WindowSeparator(model, cfg.audio, None, dev, batch_size, target_rms)) if auto else None
     rate, n_frames = read_input(in_path, model_rate, cfg.audio.n_fft // 2 + 1, stream_path, acc)

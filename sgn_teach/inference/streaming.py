@@ -22,7 +22,6 @@ is padded samples [hop, hop + L).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 from typing import Sequence
@@ -31,6 +30,8 @@ import numpy as np
 import torch
 import torchaudio
 
+from ..core.config import TRAIN_RMS
+from ..models.interface import masks_for, presence_probabilities
 from ..signal.spectral import SpectralFrontEnd
 
 LOWPASS_WIDTH = 6   # torchaudio.functional.resample's defaults: zero crossings of the sinc ...
@@ -196,17 +197,13 @@ class WindowSeparator:
     """
 
     def __init__(self, model: torch.nn.Module, audio_cfg, indices: Sequence[int] | None,
-                 device: torch.device | str = "cpu", batch_size: int = 8, target_rms: float = 0.146) -> None:
+                 device: torch.device | str = "cpu", batch_size: int = 8, target_rms: float = TRAIN_RMS) -> None:
         self.model, self.device = model, torch.device(device)
         self.frontend = SpectralFrontEnd(audio_cfg).to(self.device)
         self.size = audio_cfg.n_samples
         self.batch_size, self.target_rms = batch_size, target_rms
-        self.conditioned = getattr(model, "class_conditioned", False)
+        self.conditioned = model.class_conditioned
         self.indices = None if indices is None else torch.tensor(list(indices), device=self.device)
-        try:
-            self.takes_classes = "classes" in inspect.signature(model.forward).parameters
-        except (TypeError, ValueError):
-            self.takes_classes = False
         self.windower = Windower(self.size)
         self.ola: OverlapAdd | None = None
         self.queue = np.zeros((0, self.size), np.float32)
@@ -225,33 +222,18 @@ class WindowSeparator:
     def presence(self, frames: np.ndarray) -> np.ndarray | None:
         """Presence probabilities (W, C) of windows (W, size), or None for a model without a presence head."""
         x = torch.from_numpy((frames * self._gain(frames)).astype(np.float32)).to(self.device)
-        log_mag = self.frontend.analyse(x)["log_mag"]
-        head = getattr(self.model, "class_features", None)
-        out = head(log_mag) if callable(head) else self.model(log_mag)  # the class branch alone where there is one
-        logits = out.get("presence_logits")
-        return None if logits is None else torch.sigmoid(logits.float()).cpu().numpy()
+        p = presence_probabilities(self.model, self.frontend.analyse(x)["log_mag"])  # the class branch alone
+        return None if p is None else p.cpu().numpy()
 
     @torch.no_grad()
     def _separate(self, frames: np.ndarray) -> np.ndarray:
         """Windows (W, size) → estimates (W, N, size), at the windows' own level."""
-        from ..models import select_masks
-
         gain = self._gain(frames)
         x = torch.from_numpy((frames * gain).astype(np.float32)).to(self.device)
         a = self.frontend.analyse(x)
-        if getattr(self.model, "generative", False):  # diffusion (notebook 07): sampled ratio masks, not logits
-            wanted = self.indices.expand(len(frames), -1)  # (W, N)
-            masks = self.model.separation_masks(a["log_mag"], wanted)[0]
-            return self.frontend.apply_masks(masks, a["stft"]).cpu().numpy() / gain[:, :, None]
-        if self.conditioned and self.indices is not None:
-            wanted = self.indices.expand(len(frames), -1)  # (W, N): the same classes in every window
-            if self.takes_classes:
-                logits = self.model(a["log_mag"], classes=wanted)["mask_logits"]  # only the N masks asked for
-            else:
-                logits = select_masks(self.model(a["log_mag"])["mask_logits"], wanted)
-        else:
-            logits = self.model(a["log_mag"])["mask_logits"]  # (W, N, F, T) unordered slots
-        est = self.frontend.apply_masks(torch.sigmoid(logits.float()), a["stft"]).cpu().numpy()
+        wanted = None if self.indices is None else self.indices.expand(len(frames), -1)  # (W, N): the same in every window
+        masks = masks_for(self.model, a["log_mag"], wanted).masks  # (W, N, F, T): classes asked for, or SoP's slots
+        est = self.frontend.apply_masks(masks, a["stft"]).cpu().numpy()
         est = est / gain[:, :, None]  # (W, N, size), undo the gain
         if not self.conditioned and est.shape[1] > 1:
             for w in range(len(est)):  # keep each slot one instrument across windows

@@ -75,8 +75,9 @@ class DiffusionSeparator(nn.Module):
     forward(log_mag, classes (B, N), targets=mix_features(…)) → {"loss", "parts"}: the training loss
     """
 
-    class_conditioned = True
+    class_conditioned = True   # the flags of the Separator protocol (sgn_teach.models.interface)
     generative = True  # masks are sampled, not predicted in one pass; trains with `training_loss`
+    takes_prompts = False
 
     def __init__(self, model_cfg: ModelConfig, audio_cfg: AudioConfig, dcfg: DiffusionConfig) -> None:
         super().__init__()

@@ -53,7 +53,9 @@ class SGN(nn.Module):
         class_features  (B, C, D)           g
     """
 
-    class_conditioned = True
+    class_conditioned = True   # the flags of the Separator protocol (sgn_teach.models.interface)
+    generative = False
+    takes_prompts = False
 
     def __init__(self, cfg: ModelConfig, grid: tuple[int, int]) -> None:
         super().__init__()
@@ -91,6 +93,15 @@ class SGN(nn.Module):
             self.presence_head = PresenceHead(D)
         self.mask_bias = nn.Parameter(torch.zeros(1))  # b in ⟨g_i, U(f, t)⟩ / √D + b
         self.logit_scale = D**-0.5 if cfg.logit_scale else 1.0
+
+    @property
+    def has_presence_head(self) -> bool:
+        """Every variant but `baseline` says which classes are present."""
+        return self.presence_head is not None
+
+    def presence_logits(self, log_mag: torch.Tensor) -> torch.Tensor | None:
+        """The class branch alone: (B, 1, F, T) → presence logits (B, C), or None for `baseline`."""
+        return self.class_features(log_mag)["presence_logits"]
 
     def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
         """The class branch: (B, 1, F, T) → g (B, C, D) and the optional outputs."""

@@ -25,7 +25,10 @@ class SoPModel(nn.Module):
         output the same shape of dict as SGN's).
     """
 
-    class_conditioned = False
+    class_conditioned = False  # the flags of the Separator protocol (sgn_teach.models.interface)
+    generative = False
+    has_presence_head = False
+    takes_prompts = False
 
     def __init__(self, cfg: ModelConfig, grid: tuple[int, int] | None = None) -> None:
         super().__init__()

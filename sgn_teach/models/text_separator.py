@@ -41,7 +41,10 @@ class TextConditionedSeparator(nn.Module):
         token_logits, presence_logits, assign, class_features: None (no class tokens here)
     """
 
-    class_conditioned = True
+    class_conditioned = True   # the flags of the Separator protocol (sgn_teach.models.interface)
+    generative = False
+    has_presence_head = False
+    takes_prompts = True
 
     def __init__(self, cfg: ModelConfig, grid: tuple[int, int]) -> None:
         super().__init__()

@@ -16,6 +16,7 @@ import torch
 import torchaudio.functional as AF
 
 from ..core.atomic import atomic_path
+from ..core.config import SAMPLE_RATE
 from ..core.errors import AudioError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -71,7 +72,7 @@ def require_audio_file(path: str | os.PathLike) -> Path:
 
 def load_audio(
     path: str | os.PathLike,
-    sample_rate: int | None = 11025,
+    sample_rate: int | None = SAMPLE_RATE,
     mono: bool = True,
     allow_silence: bool = False,
 ) -> tuple[np.ndarray, int]:

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.config import SAMPLE_RATE
 from .plots import db, hz_ticks, listening_panel, plt, to_numpy  # viz picks the matplotlib backend before pyplot loads
 
 PRESENT_COLOR = "tab:red"  # frames and labels of the classes that are really in the mixture
@@ -65,7 +66,7 @@ def _label_grid(axes: list, n_used: int, ncols: int, n_rows_freq: int, sample_ra
 
 
 def plot_assignment_maps(log_mag, assign_maps, class_names: Sequence[str], present: Sequence[str] = (),
-                         owner: bool = True, ncols: int = 4, sample_rate: int = 11025, hop_length: int = 256,
+                         owner: bool = True, ncols: int = 4, sample_rate: int = SAMPLE_RATE, hop_length: int = 256,
                          title: str = "assignment A[:, i] over the mixture"):
     """One panel per class: its assignment map over the mixture's warped spectrogram.
 
@@ -135,7 +136,7 @@ def plot_presence(presence, class_names: Sequence[str], present: Sequence[str] =
 
 
 def plot_class_masks(masks_all, class_names: Sequence[str], present: Sequence[str] = (), ncols: int = 4,
-                     sample_rate: int = 11025, hop_length: int = 256, title: str = "sigmoid(mask_logits) of every class"):
+                     sample_rate: int = SAMPLE_RATE, hop_length: int = 256, title: str = "sigmoid(mask_logits) of every class"):
     """One panel per class: its mask (F, T) in [0, 1]; the true classes framed in red."""
     masks = to_numpy(masks_all)
     extent = _extent(masks.shape[1:], sample_rate, hop_length)

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from ..core.config import SAMPLE_RATE  # noqa: E402
+
 
 def to_numpy(x) -> np.ndarray:
     """A tensor (any device, any float dtype; detached, as float32) or an array-like → a NumPy array."""
@@ -32,7 +34,7 @@ def db(mag, floor: float = -80.0, ref: float | None = None) -> np.ndarray:
     return np.maximum(20 * np.log10(m / (top + 1e-12) + 1e-12), floor)
 
 
-def warped_row_hz(n_rows: int, sample_rate: int = 11025, n_fft: int = 1022) -> np.ndarray:
+def warped_row_hz(n_rows: int, sample_rate: int = SAMPLE_RATE, n_fft: int = 1022) -> np.ndarray:
     """The frequency in Hz that each row of SoP's log-frequency grid reads: (n_rows,).
 
     Row r of F reads linear bin (F_lin − 1)·(21^{r/(F−1)} − 1)/20 (the warp of `sgn_teach.signal.spectral`).
@@ -42,7 +44,7 @@ def warped_row_hz(n_rows: int, sample_rate: int = 11025, n_fft: int = 1022) -> n
     return (n_lin - 1) * (21.0 ** r - 1) / 20 * sample_rate / n_fft
 
 
-def hz_ticks(ax, n_rows: int, sample_rate: int = 11025, n_fft: int = 1022,
+def hz_ticks(ax, n_rows: int, sample_rate: int = SAMPLE_RATE, n_fft: int = 1022,
              ticks_hz: Sequence[float] = (100, 200, 500, 1000, 2000, 4000)) -> None:
     """Label a warped (log-frequency) y axis of `n_rows` rows in Hz instead of row numbers."""
     hz = warped_row_hz(n_rows, sample_rate, n_fft)
@@ -51,7 +53,7 @@ def hz_ticks(ax, n_rows: int, sample_rate: int = 11025, n_fft: int = 1022,
     ax.set_ylabel("frequency (Hz)")
 
 
-def show_spectrogram(ax, mag, title: str = "", warped: bool = False, sample_rate: int = 11025,
+def show_spectrogram(ax, mag, title: str = "", warped: bool = False, sample_rate: int = SAMPLE_RATE,
                      hop_length: int = 256, cmap: str = "magma", db_scale: bool = True, vmin=None, vmax=None,
                      ref: float | None = None, colorbar: bool = False, n_fft: int = 1022):
     """Draw one (F, T) magnitude (or mask) on `ax`, time in seconds on x, frequency in Hz on y.
@@ -76,7 +78,7 @@ def show_spectrogram(ax, mag, title: str = "", warped: bool = False, sample_rate
 
 
 def plot_spectrograms(mags: Sequence, titles: Sequence[str], warped: bool = False, db_scale: bool = True,
-                      cmap: str = "magma", sample_rate: int = 11025, hop_length: int = 256, ncols: int | None = None,
+                      cmap: str = "magma", sample_rate: int = SAMPLE_RATE, hop_length: int = 256, ncols: int | None = None,
                       vmin=None, vmax=None, shared_db: bool = False, colorbar: bool = True, n_fft: int = 1022):
     """A row (or grid) of spectrograms / masks, each (F, T), each with its colour scale.
 
@@ -100,7 +102,7 @@ def plot_spectrograms(mags: Sequence, titles: Sequence[str], warped: bool = Fals
     return fig
 
 
-def plot_waveforms(waves: Sequence, titles: Sequence[str], sample_rate: int = 11025):
+def plot_waveforms(waves: Sequence, titles: Sequence[str], sample_rate: int = SAMPLE_RATE):
     """Waveforms stacked vertically, each (L,)."""
     fig, axes = plt.subplots(len(waves), 1, figsize=(9, 1.5 * len(waves)), sharex=True, squeeze=False)
     for ax, w, t in zip(axes[:, 0], waves, titles):
@@ -141,7 +143,7 @@ def plot_history(history: dict[str, Any]):
     return fig
 
 
-def audio_player(wave, sample_rate: int = 11025, label: str = ""):
+def audio_player(wave, sample_rate: int = SAMPLE_RATE, label: str = ""):
     """An HTML audio player for a notebook; `label` is shown above it."""
     from IPython.display import HTML, Audio
 
@@ -152,7 +154,7 @@ def audio_player(wave, sample_rate: int = 11025, label: str = ""):
     return HTML(f"<div style='font-size:90%'><b>{label}</b></div>{audio._repr_html_()}")
 
 
-def listening_panel(rows: dict[str, Sequence], sample_rate: int = 11025):
+def listening_panel(rows: dict[str, Sequence], sample_rate: int = SAMPLE_RATE):
     """A grid of players: {row label: [wave per column]}; returns an ipywidgets GridBox (or HTML)."""
     from IPython.display import HTML, Audio
 

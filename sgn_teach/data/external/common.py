@@ -37,9 +37,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from ...core.config import SAMPLE_RATE
 from ...core.errors import AudioError, DataError, SGNError
 
-SAMPLE_RATE = 11025  # the model's rate (sgn_teach.core.config.AudioConfig.sample_rate)
 SPLITS = ("train", "val", "test")
 SOUNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")  # what libsndfile decodes
 # Extensions a finished yt-dlp download can have (.part/.ytdl leftovers are not audio yet).
