@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..core.atomic import write_json
-from ..core.config import MODEL_KINDS, PRESETS
+from ..core.config import AUGMENT_LEVELS, MODEL_KINDS, PRESETS
 from ..core.errors import SGNError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -65,31 +65,17 @@ def cmd_data(args) -> None:
 def cmd_train(args) -> None:
     from ..core.config import get_preset
     from ..training import train
+    from .flags import config_overrides
 
-    overrides = {}
-    for key, field in (("steps", "train__steps"), ("batch_size", "train__batch_size"), ("lr", "train__lr"),
-                       ("optimizer", "train__optimizer"), ("seed", "train__seed"), ("n_sources", "train__n_sources"),
-                       ("mask", "train__mask"), ("assign", "model__assign"), ("num_workers", "train__num_workers"),
-                       ("precision", "train__precision"), ("schedule", "train__schedule"),
-                       ("warmup_steps", "train__warmup_steps"), ("w_rec", "train__w_rec"), ("w_ce", "train__w_ce"),
-                       ("w_presence", "train__w_presence"), ("depth", "model__depth"),
-                       ("val_mixtures", "train__val_mixtures"), ("val_every", "train__val_every"),
-                       ("log_every", "train__log_every")):
-        if getattr(args, key) is not None:
-            overrides[field] = getattr(args, key)
-    if args.log_every is not None and args.log_every < 1:
-        raise SGNError(f"--log-every must be ≥ 1, not {args.log_every}")
-    for key in ("condition", "condition_checkpoint", "sampling_steps"):  # the diffusion model's own settings
-        if getattr(args, key) is not None:
-            if args.model != "diffusion":
-                raise SGNError(f"--{key.replace('_', '-')} applies to --model diffusion only")
-            overrides[f"diffusion__{key}"] = getattr(args, key)
+    overrides = config_overrides(args, args.model)
     _check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
-    if args.model == "text":
-        from .text import apply_weak_args
+    if args.losses is not None:
+        if args.model != "text":
+            raise SGNError(f"--losses applies to --model text only, not to --model {args.model}")
+        from .text import apply_losses
 
-        apply_weak_args(cfg, args)
+        apply_losses(cfg, args.losses)
     if args.augment is not None:
         from ..core.config import augment_level
 
@@ -261,46 +247,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True)
     t.add_argument("--model", default="sgn", choices=MODEL_KINDS)
     t.add_argument("--preset", default="small", choices=PRESETS)
-    t.add_argument("--steps", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
-    t.add_argument("--seed", type=int)
-    t.add_argument("--n-sources", type=int)
-    t.add_argument("--mask", choices=("binary", "ratio"))
-    t.add_argument("--assign", choices=("softmax", "hard"))
-    t.add_argument("--num-workers", type=int)
-    t.add_argument("--precision", choices=("auto", "fp32", "bf16"),
-                   help="auto (default): bf16 autocast where the hardware has it (CUDA ≥ 8.0, CPUs with AMX or "
-                        "AVX512-BF16), else float32")
-    t.add_argument("--schedule", choices=("constant", "cosine"))
-    t.add_argument("--warmup-steps", type=int)
-    t.add_argument("--w-rec", type=float, help="weight of the reconstruction loss (default 1)")
-    t.add_argument("--w-ce", type=float, help="weight of the class-constraint loss (default 1)")
-    t.add_argument("--w-presence", type=float, help="weight of the presence loss (default 1)")
-    t.add_argument("--depth", type=int, help="transformer layers")
-    t.add_argument("--val-mixtures", type=int)
-    t.add_argument("--val-every", type=int)
-    t.add_argument("--augment", choices=("off", "gain", "full"), default=None,
+    from .flags import add_config_flags
+
+    add_config_flags(t)  # --steps, --lr, … : one flag per config field, typed and explained by core/config.py
+    t.add_argument("--augment", choices=AUGMENT_LEVELS, default=None,
                    help="source augmentation: off, gain (SoP's ×0.5–1.5; the small preset's default), or full "
                         "(+ pitch, tilt/EQ, reverb)")
     t.add_argument("--no-augment", action="store_true", help="same as --augment off")
     t.add_argument("--soundfonts", default=None,
                    help="comma-separated: train on the clips of these SoundFonts only (e.g. leave one out)")
-    t.add_argument("--condition", choices=("sgn", "class"),
-                   help="diffusion only: the guide — g_i of a frozen SGN (default) or a learned class embedding")
-    t.add_argument("--condition-checkpoint", default=None,
-                   help="diffusion only: the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
-    t.add_argument("--sampling-steps", type=int, help="diffusion only: default DDIM steps stored with the model")
     t.add_argument("--device", default="auto", choices=DEVICES)
-    from .text import add_weak_args
-
-    add_weak_args(t)
+    t.add_argument("--losses", default=None,
+                   help="text only: comma-separated weak losses to use: unsup, bimodal, consistency, or 'none' "
+                        "(default: all three)")
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt (without it, an --out that holds a run is refused)")
     t.add_argument("--no-val", action="store_true", help="skip periodic validation")
-    t.add_argument("--log-every", type=int, help="read the loss back from the device every k steps (default: "
-                   "1; paper preset 20) — fewer host-device syncs on a GPU; history keeps every step")
     t.add_argument("--channels-last", action="store_true", help="channels_last memory order (faster convolutions "
                    "on GPU tensor cores)")
     t.add_argument("--compile", action="store_true", help="torch.compile the model; falls back to eager, with a "

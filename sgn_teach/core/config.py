@@ -32,6 +32,22 @@ MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text", "audio_text")
 SEPARATOR_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)  # the kinds that separate (evaluate, separate)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+MASK_TARGETS = ("binary", "ratio")
+ASSIGNMENTS = ("softmax", "hard")
+CONDITIONS = ("sgn", "class")
+PREDICTIONS = ("v", "eps")
+DIFFUSION_TARGETS = ("relative", "absolute")
+
+
+def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Any:
+    """A config field that the command line offers: its default, the help text of its flag, and its
+    choices (the flag ``--<field-name>`` is made from it by :mod:`sgn_teach.cli.flags`)."""
+    meta = {"help": help, **({"choices": choices} if choices else {})}
+    if isinstance(default, (list, dict, tuple)):
+        return field(default_factory=lambda: default, metadata=meta, **kwargs)
+    return field(default=default, metadata=meta, **kwargs)
 
 
 @dataclass
@@ -74,12 +90,13 @@ class ModelConfig:
     unet_levels: int = 7          # down/up blocks of the U-Net
     ngf: int = 64                 # channels of the first U-Net level
     dim: int = 256                # D: token width == U-Net output feature width
-    depth: int = 6                # transformer layers over [patches; class tokens]
+    depth: int = option(6, "transformer layers over [patches; class tokens]")
     heads: int = 8
     patch_size: int = 16
     mlp_ratio: float = 4.0
     dropout: float = 0.0
-    assign: str = "softmax"       # category-aware grouping: "softmax" | "hard"
+    assign: str = option("softmax", "category-aware grouping: softmax (soft) or hard (straight-through Gumbel)",
+                         ASSIGNMENTS)
     gumbel_tau: float = 1.0
     n_sources: int = 2            # N masks predicted by the `sop` variant
     logit_scale: bool = True      # mask logits ⟨g_i, U⟩ / √D (False: the unscaled inner product)
@@ -89,46 +106,52 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.variant not in MODEL_KINDS:
             raise ValueError(f"unknown model variant {self.variant!r}; choose from {', '.join(MODEL_KINDS)}")
-        if self.assign not in ("softmax", "hard"):
-            raise ValueError(f"assign must be 'softmax' or 'hard', not {self.assign!r}")
+        if self.assign not in ASSIGNMENTS:
+            raise ValueError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not {self.assign!r}")
 
 
 @dataclass
 class TrainConfig:
     """Optimisation and data settings."""
 
-    steps: int = 2000
-    batch_size: int = 8
-    lr: float = 1e-3
-    optimizer: str = "sgd"        # "sgd" (paper: momentum 0.9) | "adam"
+    steps: int = option(2000, "optimiser steps")
+    batch_size: int = option(8, "mixtures per step")
+    lr: float = option(1e-3, "peak learning rate")
+    optimizer: str = option("sgd", "sgd (the paper's, momentum 0.9), adam or adamw", OPTIMIZERS)
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    n_sources: int = 2            # N in mix-and-separate
+    n_sources: int = option(2, "N, the sources of a training (and validation) mixture")
     n_sources_mix: tuple[int, ...] = ()  # e.g. (2, 3): N drawn per step from these (class-conditioned models only)
-    mask: str = "binary"          # "binary" | "ratio" target
-    precision: str = "auto"       # "auto" (bf16 where the hardware has it) | "fp32" | "bf16"
-    schedule: str = "constant"    # "constant" | "cosine" (linear warm-up, then cosine decay)
-    warmup_steps: int = 0
+    mask: str = option("binary", "mask target: binary (SoP's) or ratio", MASK_TARGETS)
+    precision: str = option("auto", "auto (default): bf16 autocast where the hardware has it (CUDA ≥ 8.0, CPUs with "
+                            "AMX or AVX512-BF16), else float32", PRECISIONS)
+    schedule: str = option("constant", "learning rate: constant, or cosine (linear warm-up, then cosine decay)",
+                           SCHEDULES)
+    warmup_steps: int = option(0, "steps of linear warm-up (cosine schedule)")
     min_lr_ratio: float = 0.02    # the cosine ends at lr · min_lr_ratio
-    w_rec: float = 1.0            # L = w_rec·L_rec + w_ce·L_ce + w_presence·L_presence (paper: 1, 1, 1)
-    w_ce: float = 1.0
-    w_presence: float = 1.0
-    val_every: int = 250
-    val_mixtures: int = 32
+    w_rec: float = option(1.0, "weight of the reconstruction loss (L = w_rec·L_rec + w_ce·L_ce + "
+                          "w_presence·L_presence; the paper's is 1, 1, 1)")
+    w_ce: float = option(1.0, "weight of the class-constraint loss")
+    w_presence: float = option(1.0, "weight of the presence loss")
+    val_every: int = option(250, "validate every this many steps")
+    val_mixtures: int = option(32, "validation mixtures")
     ckpt_every: int = 250
-    seed: int = 0
-    num_workers: int = 0
-    log_every: int = 1            # read the loss parts back from the device every k steps (one sync per k)
+    seed: int = option(0, "the seed of the initial weights and of every mixture")
+    num_workers: int = option(0, "DataLoader worker processes")
+    log_every: int = option(1, "read the loss back from the device every k steps (fewer host-device syncs on a "
+                            "GPU; history keeps every step)")
     channels_last: bool = False   # conv activations in channels_last memory order (GPU tensor cores)
     compile: bool = False         # torch.compile the model (falls back to eager where it cannot)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"schedule must be 'constant' or 'cosine', not {self.schedule!r}")
-        if self.mask not in ("binary", "ratio"):
-            raise ValueError(f"mask must be 'binary' or 'ratio', not {self.mask!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+        if self.mask not in MASK_TARGETS:
+            raise ValueError(f"mask must be one of {', '.join(MASK_TARGETS)}, not {self.mask!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.log_every < 1:
             raise ValueError(f"log_every must be ≥ 1, not {self.log_every}")
 
@@ -196,14 +219,16 @@ class WeakConfig:
     sources (1.0: the supervised model; 0.05: semi-supervised).
     """
 
-    embedding: str = "course"      # "course" (shipped), a path to one, or "clap:<name or folder>"
+    embedding: str = option("course", "audio–text model: 'course' (shipped), a path to a course embedding, or "
+                            "clap[:NAME] (transformers; downloads NAME, default laion/clap-htsat-unfused)")
     unsup: bool = True
     bimodal: bool = True
     consistency: bool = True
-    sup_fraction: float = 0.0      # share of training mixtures whose solo sources are known
+    sup_fraction: float = option(0.0, "share of training mixtures whose solo sources are used (1: supervised, "
+                                 "0.05: semi-supervised)")
     w_unsup: float = 1.0
-    w_bimodal: float = 0.1
-    w_consistency: float = 1.0
+    w_bimodal: float = option(0.1, "weight of the bi-modal loss")
+    w_consistency: float = option(1.0, "weight of the consistency loss")
     w_sup: float = 1.0
     temperature: float = 0.07      # of the bi-modal softmax over the class prompts
 
@@ -222,8 +247,9 @@ class DiffusionConfig:
     of ModelConfig they use `variant` and `n_classes` only.
     """
 
-    condition: str = "sgn"         # the guide: "sgn" = g_i of a frozen SGN, "class" = a learned class embedding
-    condition_checkpoint: str = ""  # the SGN checkpoint g_i comes from ("" = the shipped sgn_small.pt)
+    condition: str = option("sgn", "the guide: g_i of a frozen SGN (sgn, default) or a learned class embedding",
+                            CONDITIONS)
+    condition_checkpoint: str = option("", "the SGN checkpoint g_i comes from (default: the shipped sgn_small.pt)")
     sgn_model: dict = field(default_factory=dict)  # that SGN's ModelConfig (filled in at training time)
     channels: int = 16             # width of the denoiser's first level; level k has channels·2^k
     levels: int = 4                # resolutions of the Separation U-Net (after its 2×2 patch stem)
@@ -238,7 +264,8 @@ class DiffusionConfig:
     loudness_weight: bool = True   # weight the loss per bin by SoP's clamp(log1p(w_mix), 1e-3, 10) (mean 1)
     noisy_share: float = 0.5       # this share of each batch draws t from the noisiest third (the rest: uniform)
     snr_cap: float = 5.0           # loss weight min(1, snr_cap / (1 + SNR_t)): nearly clean steps count less (0: off)
-    sampling_steps: int = 4        # DDIM steps at inference (the default of evaluate/separate)
+    sampling_steps: int = option(4, "DDIM steps at inference, stored with the model (the default of "
+                                 "evaluate/separate)")
     target: str = "relative"       # x_0: "relative" = repr(source) − repr(mixture), "absolute" = repr(source) (DAVIS)
     data_scale: float = 4.0        # x_0 ∈ [−data_scale, data_scale]: ≈ unit variance, what v-prediction assumes
     mag_ref: float = 0.1           # repr(w) = 2·clamp(log1p(w/mag_ref) / log1p(mag_max/mag_ref), 0, 1) − 1
@@ -246,12 +273,12 @@ class DiffusionConfig:
     max_ratio: float = 1.0         # the estimate becomes a ratio against the mixture, clamped to [0, max_ratio]
 
     def __post_init__(self) -> None:
-        if self.condition not in ("sgn", "class"):
-            raise ValueError(f"condition must be 'sgn' or 'class', not {self.condition!r}")
-        if self.target not in ("relative", "absolute"):
-            raise ValueError(f"target must be 'relative' or 'absolute', not {self.target!r}")
-        if self.prediction not in ("v", "eps"):
-            raise ValueError(f"prediction must be 'v' or 'eps', not {self.prediction!r}")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {', '.join(CONDITIONS)}, not {self.condition!r}")
+        if self.target not in DIFFUSION_TARGETS:
+            raise ValueError(f"target must be one of {', '.join(DIFFUSION_TARGETS)}, not {self.target!r}")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, not {self.prediction!r}")
         if self.sampling_steps < 1 or self.sampling_steps > self.timesteps:
             raise ValueError(f"sampling_steps must be in 1…{self.timesteps}, not {self.sampling_steps}")
 

@@ -24,6 +24,8 @@ loop's resume continues to the same weights.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ...core.config import Config
@@ -144,8 +146,14 @@ class TextRecipe(Recipe):
 
     def check(self, cfg: Config) -> None:
         from ...core.checks import require_finite_nonnegative, require_positive
+        from ...core.config import WeakConfig
+        from ...core.errors import ConfigError
 
         w = cfg.weak
+        try:
+            WeakConfig(**dataclasses.asdict(w))  # its own checks: sup_fraction in [0, 1], at least one loss on
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
         for name in ("w_unsup", "w_bimodal", "w_consistency", "w_sup"):
             require_finite_nonnegative("--" + name.replace("_", "-"), getattr(w, name))
         require_positive("temperature", w.temperature)
