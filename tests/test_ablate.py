@@ -100,6 +100,26 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
     again = json.loads((out / "ablations.json").read_text())
     assert again["runs"]["sgn_s0"]["n2"]["scores"] == results["runs"]["sgn_s0"]["n2"]["scores"]
+    # a re-run with another budget never mixes it with the finished runs: one line naming the difference
+    capsys.readouterr()
+    assert cli.main([*argv[:7], "--steps", "3", *argv[9:]]) == 2
+    err = capsys.readouterr().err
+    assert "train.steps 2 → 3" in err and len(err.strip().splitlines()) == 1
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
+    (out / "ablations.json").write_text('{"runs": {"sgn_s0": ')  # a results file cut short
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "ablations.json: cannot be read" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag, value", [("--steps", "0"), ("--n-mixtures", "0")])
+def test_ablate_checks_its_settings_before_any_training(synth_library, tmp_path, capsys, flag, value):
+    out = tmp_path / "abl"
+    argv = ["ablate", "--data", str(synth_library), "--out", str(out), "--preset", "tiny", "--seeds", "0",
+            "--only", "table3", "--device", "cpu", flag, value]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} must be an integer of at least 1" in err and not (out / "runs").exists()
 
 
 def test_paired_difference_between_any_two_configurations():

@@ -101,17 +101,28 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                   seeds: tuple[int, ...] = (0, 1, 2), groups: tuple[str, ...] = GROUPS, n_mixtures: int = 100,
                   device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
+    from ..core.checks import require_int
     from ..core.device import get_device
+    from ..core.errors import ConfigError, DataError
     from ..data import SoloLibrary
     from ..evaluation.analysis import figure3_data, figure4_data
     from ..evaluation.evaluate import evaluate
     from ..hub.build import load_checkpoint
-    from ..training import train
     from ..training.common import MODEL_NAME
+    from .runner import trained_run
 
+    if steps is not None:
+        require_int("--steps", steps)
+    require_int("--n-mixtures", n_mixtures)
+    if not seeds:
+        raise ConfigError("--seeds names no seed")
     out = Path(out)
     path = out / "ablations.json"
-    results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        results: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read ({type(exc).__name__}); delete it to score the finished runs "
+                        "again (they are kept in runs/)") from None
     results.setdefault("runs", {})
     results["setup"] = {"data": str(data), "preset": preset, "steps": steps or get_preset(preset).train.steps,
                         "seeds": list(seeds), "groups": list(groups), "n_mixtures": n_mixtures}
@@ -121,8 +132,7 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
     for run in tqdm(runs, desc="ablations", disable=not progress):
         cfg = _config(run, preset, steps)
         run_dir = out / "runs" / run.name
-        if not (run_dir / MODEL_NAME).exists():
-            train(cfg, data, run_dir, device=str(dev), resume=True, progress=progress)
+        trained_run(cfg, data, run_dir, device=str(dev), progress=progress)  # refuses a run of another budget
         # 3-source scores for every class-conditioned model of Table III and the 2/3-mix runs
         evals = [2] + ([3] if "three" in groups and run.variant != "sop" and
                        "depth" not in run.name and "hard" not in run.name else [])

@@ -79,17 +79,17 @@ class Playground:
         """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
         from ..data import SoloLibrary
         from ..evaluation.evaluate import evaluate
+        from ..hub.build import load_checkpoint
         from ..signal.stats import bootstrap_ci, mixture_groups
-        from ..training import train
+        from .runner import trained_run
 
         cfg = build_config(variant, steps, self.preset, **dict(settings))
         cfg.train.val_mixtures = self.val_mixtures
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
-            train(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress, validate_during=False)
-            from ..hub.build import load_checkpoint
-
-            model, cfg_m, classes, _, _ = load_checkpoint(Path(tmp) / "run" / "model.pt")
+            path = trained_run(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress,
+                               validate_during=False)
+            model, cfg_m, classes, _, _ = load_checkpoint(path)
         val = SoloLibrary(self.data, split="val", classes=classes)
         rep = evaluate({"m": model}, val, cfg_m.audio, n_mixtures=self.val_mixtures, seed=2024, rows=(),
                        progress=False)

@@ -88,9 +88,9 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
 
     Returns the table (see :func:`build_table`), also written to `out`/table.json and `json_path`.
     """
-    from ..training import train
     from ..training.common import MODEL_NAME
     from ..training.recipes import TextRecipe
+    from .runner import trained_run
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,11 +99,10 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
     for name in names:
         run = run_dir(out, name)
         cfg = variant_config(name, preset, steps, batch_size, seed, embedding)
-        if not (run / MODEL_NAME).exists():
-            if progress:
-                print(f"== training {name} ({steps} steps of {batch_size} captioned pairs, preset {preset})")
-            train(cfg, data, run, device=device, resume=True, progress=progress, validate_during=False,
-                  soundfonts=soundfonts, recipe=TextRecipe(embedding_model) if embedding_model is not None else None)
+        if progress and not (run / MODEL_NAME).exists():
+            print(f"== training {name} ({steps} steps of {batch_size} captioned pairs, preset {preset})")
+        trained_run(cfg, data, run, device=device, progress=progress, validate_during=False, soundfonts=soundfonts,
+                    recipe=TextRecipe(embedding_model) if embedding_model is not None else None)
         timings[name] = json.loads((run / "history.json").read_text()).get("seconds", float("nan"))
     from ..core.device import get_device
 

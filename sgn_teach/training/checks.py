@@ -41,10 +41,9 @@ def check_train_config(cfg: Config) -> None:
         require_finite_nonnegative(name, w)
 
 
-def config_differences(saved: dict[str, Any], cfg: Config) -> list[str]:
-    """The settings (``section.field``) in which a checkpoint's config `saved` and `cfg` differ,
+def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The settings (``section.field``) in which two configs (``Config.to_dict()`` form) differ,
     leaving out :data:`RESUME_FREE`."""
-    now = cfg.to_dict()
     diffs = []
     for section in sorted(set(saved) | set(now)):
         if section == "preset":
@@ -73,7 +72,7 @@ def check_resumable(state: dict[str, Any], cfg: Config, path: Path) -> None:
         raise CheckpointError(f"{path}: holds no optimiser state to resume from (is it a copy of model.pt?); "
                               "give a new --out")
     saved = Config.from_dict(json.loads(state["config"])).to_dict()  # older checkpoints: new fields at their defaults
-    diffs = config_differences(saved, cfg)
+    diffs = config_differences(saved, cfg.to_dict())
     if diffs:
         shown = ", ".join(diffs[:4]) + (" …" if len(diffs) > 4 else "")
         raise CheckpointError(f"{path}: was trained with another model config (another model or loss setting "

@@ -1,0 +1,63 @@
+"""What every experiment does with one configuration: train it (or find it trained), load it, score it.
+
+The ablation grid (:mod:`.ablate`), notebook 08's table (:mod:`.text_table`) and the
+playground (:mod:`.playground`) all get their models through :func:`trained_run`, so
+they share one rule for reusing a finished run: a run folder
+is reused only when the config it was trained with is the one asked for now (any
+other budget, preset or setting is a clear error naming what differs, never a
+silent reuse), and an interrupted run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..core.config import Config
+from ..core.errors import CheckpointError
+from ..hub.checkpoint import read_checkpoint
+from ..training import train
+from ..training.checks import config_differences
+from ..training.common import MODEL_NAME
+from ..training.recipes import Recipe
+
+
+def stored_config_differences(run_dir: str | os.PathLike, cfg: Config) -> list[str]:
+    """How the config a finished run in `run_dir` was trained with differs from `cfg` (empty: the same run),
+    leaving out the settings the data decides (number of classes, the text embedding's width, …)."""
+    state = read_checkpoint(Path(run_dir) / MODEL_NAME)
+    saved = Config.from_dict(json.loads(state["config"])).to_dict()
+    wanted = cfg.to_dict()
+    for section, key in (("model", "n_classes"), ("model", "n_sources"), ("model", "text_dim"),
+                         ("diffusion", "sgn_model"), ("diffusion", "condition_checkpoint")):
+        for d in (saved, wanted):
+            if isinstance(d.get(section), dict):
+                d[section].pop(key, None)
+    diffs = config_differences(saved, wanted)
+    if saved["train"]["steps"] != wanted["train"]["steps"]:
+        diffs.insert(0, f"train.steps {saved['train']['steps']} → {wanted['train']['steps']}")
+    return diffs
+
+
+def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike, device: str = "auto",
+                progress: bool = True, soundfonts: list[str] | None = None, recipe: Recipe | None = None,
+                validate_during: bool = True) -> Path:
+    """`run_dir`/model.pt trained with `cfg`: trained (or an interrupted run continued) if missing, reused if there.
+
+    CheckpointError (one line) when `run_dir` holds a finished run of another config: a grid re-run with
+    other --steps or --preset must not mix budgets.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / MODEL_NAME).exists():
+        diffs = stored_config_differences(run_dir, cfg)
+        if diffs:
+            raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
+                                  "new --out, or delete that run to retrain it")
+        return run_dir / MODEL_NAME
+    train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts, recipe=recipe,
+          validate_during=validate_during)
+    return run_dir / MODEL_NAME
+
+
+__all__ = ["stored_config_differences", "trained_run"]
