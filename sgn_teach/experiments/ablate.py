@@ -128,6 +128,9 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                         "seeds": list(seeds), "groups": list(groups), "n_mixtures": n_mixtures}
     dev = get_device(device)
     runs = grid(preset, tuple(seeds), tuple(groups))
+    for run in runs:  # a finished run of another budget or setting: refused before any work
+        if (out / "runs" / run.name / MODEL_NAME).exists():
+            trained_run(_config(run, preset, steps), data, out / "runs" / run.name)
     lib = None
     for run in tqdm(runs, desc="ablations", disable=not progress):
         cfg = _config(run, preset, steps)
