@@ -22,11 +22,14 @@ setup: $(STAMP) system-deps
 demo: setup
 	$(PY) -m sgn_teach demo
 
+# The notebooks run once, through nbval (fast mode); the book test then builds the course from that execution
+# (notebooks/conftest.py keeps it in build/executed) instead of executing every notebook a second time.
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q tests
-	SGN_FAST=1 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+	rm -rf build/executed
+	SGN_FAST=1 SGN_SAVE_EXECUTED=build/executed $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+	SGN_EXECUTED_NOTEBOOKS=build/executed $(PY) -m pytest -q --durations=25 tests
 
 test-fast: setup
 	$(PY) -m pytest -q tests -x

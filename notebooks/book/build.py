@@ -13,6 +13,7 @@ OUT/html/index.html. Exit status non-zero when any notebook cell fails.
 from __future__ import annotations
 
 import argparse
+import os
 import pkgutil
 import re
 import shutil
@@ -73,7 +74,18 @@ def api_page() -> str:
     return "\n".join(lines)
 
 
-def stage(src: Path) -> None:
+def executed_copies(folder: Path | None) -> dict[Path, Path] | None:
+    """{notebook: its executed copy in `folder`} when `folder` holds one for every notebook, each written after
+    the notebook last changed (nbval's run of the same sources: notebooks/conftest.py); else None."""
+    if folder is None:
+        return None
+    copies = {nb: folder / nb.name for nb in sorted((REPO / "notebooks").glob("*.ipynb"))}
+    if all(c.is_file() and c.stat().st_mtime >= nb.stat().st_mtime for nb, c in copies.items()):
+        return copies
+    return None
+
+
+def stage(src: Path, executed: dict[Path, Path] | None = None) -> None:
     from sgn_teach.course import BRANCH, REPO_URL
 
     if src.exists():
@@ -82,7 +94,8 @@ def stage(src: Path) -> None:
     for nb in sorted((REPO / "notebooks").glob("*.ipynb")):
         # the badge's image lives on colab.research.google.com: the book links to Colab in plain text instead
         # (and its rocket button does the same), so that no page loads anything from outside the site
-        text = nb.read_text(encoding="utf-8").replace(BADGE_IMAGE, "Open in Colab ↗")
+        source = executed[nb] if executed else nb
+        text = source.read_text(encoding="utf-8").replace(BADGE_IMAGE, "Open in Colab ↗")
         (src / nb.name).write_text(text, encoding="utf-8")
     for name in ("conf.py", "index.md"):
         shutil.copy2(HERE / name, src / name)
@@ -107,17 +120,26 @@ def stage(src: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(REPO / "build" / "book"), help="output folder (default build/book)")
+    p.add_argument("--executed", default=None, metavar="DIR",
+                   help="take the notebooks already executed into DIR (by `SGN_SAVE_EXECUTED=DIR pytest --nbval-lax "
+                        "notebooks`) instead of executing them again; ignored unless DIR has a fresh copy of each")
     args = p.parse_args(argv)
     out = Path(args.out).resolve()
     src, html = out / "src", out / "html"
     t0 = time.time()
-    stage(src)
+    executed = executed_copies(Path(args.executed) if args.executed else None)
+    stage(src, executed)
     if html.exists():
         shutil.rmtree(html)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", str(src), str(html), "-d", str(out / "doctrees")]
     print("book:", " ".join(cmd), flush=True)
-    rc = subprocess.run(cmd, cwd=src).returncode
-    print_execution_times(out / "doctrees")
+    env = {**os.environ, "SGN_BOOK_EXECUTE": "off"} if executed else None
+    rc = subprocess.run(cmd, cwd=src, env=env).returncode
+    if executed:
+        for nb in executed:
+            print(f"book: reused {nb.stem} (executed by nbval)")
+    else:
+        print_execution_times(out / "doctrees")
     print(f"book: {'built' if rc == 0 else 'FAILED'} in {time.time() - t0:.0f} s → {html / 'index.html'}")
     return rc
 
