@@ -463,6 +463,7 @@ class _MissesClasses(torch.nn.Module):
 
     def __init__(self, n_classes):
         super().__init__()
+        self.presence_thresholds = torch.full((n_classes,), 0.5)
         self.n = n_classes
         self.bias = torch.nn.Parameter(torch.zeros(1))
 

@@ -25,7 +25,8 @@ def test_every_train_flag_mirrors_its_config_field():
         assert tuple(action.choices or ()) == tuple(f.metadata.get("choices", ()))
         assert f.metadata["help"] in action.help
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        assert isinstance(action.type(str(default)), type(default))
+        text = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        assert isinstance(action.type(text), type(default))
 
 
 @pytest.mark.parametrize("flags, message", [

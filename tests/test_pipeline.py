@@ -93,6 +93,7 @@ class _PassThrough(torch.nn.Module):
     """A 'model' whose masks are all ones: separation must give back the input exactly."""
 
     class_conditioned, generative, has_presence_head, takes_prompts = True, False, True, False  # a Separator
+    presence_thresholds = torch.full((11,), 0.5)
 
     def forward(self, log_mag, classes=None):
         B, _, F, T = log_mag.shape

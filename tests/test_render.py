@@ -137,3 +137,30 @@ def test_bad_soundfont_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="not a SoundFont"):
         SoundFontRenderer(fake)
     assert not any(str(fake) in key[0] for key in render_module._ENGINES)
+
+
+@needs_fluidsynth
+def test_variety_library_adds_voices_without_touching_the_course_library(tmp_path):
+    """The shipped models' training library: the course library's clips, names and splits unchanged, plus other GM
+    voices of the same instruments in every course SoundFont and the synthesizer, each SoundFont in its column."""
+    import csv
+
+    from sgn_teach.data import find_course_soundfonts, render_library
+    from sgn_teach.data.variety import EXTRA_PROGRAMS, render_variety_library
+
+    if len(find_course_soundfonts()) < 3:
+        pytest.skip("the three course SoundFonts are not all installed")
+    names = ("saxophone", "tuba")
+    base = render_library(tmp_path / "base", clips_per_class=3, seed=1, duration=1.0, classes=names, progress=False)
+    var = render_variety_library(tmp_path / "var", clips_per_class=3, extra_clips=3, synth_clips=3, seed=1,
+                                 duration=1.0, classes=names, progress=False)
+    rows = {r["path"]: r for r in csv.DictReader(open(var / "splits.csv"))}
+    for r in csv.DictReader(open(base / "splits.csv")):
+        assert rows[r["path"]]["split"] == r["split"] and rows[r["path"]]["soundfont"] == r["soundfont"]
+        np.testing.assert_array_equal(load_audio(base / r["path"])[0], load_audio(var / r["path"])[0])
+    sax = [r for r in rows.values() if r["path"].startswith("saxophone/")]
+    assert {int(r["program"]) for r in sax if r["soundfont"] != "synth"} == {65, *EXTRA_PROGRAMS["saxophone"]}
+    assert {r["soundfont"] for r in rows.values()} == {"fluidr3", "timgm6mb", "csound", "synth"}
+    lib = SoloLibrary(var, split="all", soundfonts=["timgm6mb", "csound", "synth"])  # FluidR3 left out entirely
+    assert all(c.soundfont != "fluidr3" for c in lib.clips) and len(lib.clips) == len(rows) - len(
+        [r for r in rows.values() if r["soundfont"] == "fluidr3"])

@@ -26,14 +26,22 @@ TRAIN_FLAGS: tuple[tuple[str, str, str | None], ...] = (
     ("train", "num_workers", None), ("train", "precision", None), ("train", "schedule", None),
     ("train", "warmup_steps", None), ("train", "w_rec", None), ("train", "w_ce", None), ("train", "w_presence", None),
     ("model", "depth", None), ("train", "val_mixtures", None), ("train", "val_every", None),
-    ("train", "log_every", None),
+    ("train", "log_every", None), ("train", "n_sources_mix", None), ("model", "trunk", None),
     ("diffusion", "condition", "diffusion"), ("diffusion", "condition_checkpoint", "diffusion"),
     ("diffusion", "sampling_steps", "diffusion"),
     ("weak", "sup_fraction", "text"), ("weak", "embedding", "text"), ("weak", "w_bimodal", "text"),
     ("weak", "w_consistency", "text"),
 )
 
-_TYPES = {int: int, float: float, str: str}
+def _counts(text: str) -> tuple[int, ...]:
+    """``1,2,2,3`` → (1, 2, 2, 3)."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, like 1,2,2,3, not {text!r}") from None
+
+
+_TYPES = {int: int, float: float, str: str, tuple[int, ...]: _counts}
 
 
 def flag_name(name: str) -> str:

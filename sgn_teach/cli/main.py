@@ -57,8 +57,16 @@ def cmd_data(args) -> None:
             raise SGNError("FluidSynth or a GM SoundFont is missing (apt-get install fluidsynth fluid-soundfont-gm, "
                            "or --soundfont FILE); 'python -m sgn_teach data synth' needs neither")
         fonts = args.soundfont or None
-        root = render_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed,
-                              duration=args.duration, soundfonts=fonts, force=args.force)
+        if args.variety:
+            from ..data.variety import render_variety_library
+
+            if fonts:
+                raise SGNError("--variety renders every course SoundFont; leave out --soundfont")
+            root = render_variety_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed,
+                                          duration=args.duration, force=args.force)
+        else:
+            root = render_library(args.out, clips_per_class=args.clips_per_class, seed=args.seed,
+                                  duration=args.duration, soundfonts=fonts, force=args.force)
     print(f"wrote solo-clip library {root}")
 
 
@@ -240,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--soundfont", action="append", default=None, metavar="SF",
                            help="a course SoundFont (fluidr3, timgm6mb, csound) or an .sf2 path; repeat for several "
                                 "(default: every course SoundFont installed)")
+            q.add_argument("--variety", action="store_true",
+                           help="the shipped models' training library: the course library plus the other GM voices "
+                                "of each instrument in the three course SoundFonts and the procedural synthesizer")
         q.set_defaults(func=cmd_data)
 
     t = sub.add_parser("train", help="train a model")

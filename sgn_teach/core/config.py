@@ -27,8 +27,9 @@ MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SG
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
 # every model kind `train --model` accepts: the mask models, the generative one, the text-conditioned
 # separator of notebook 08 (sgn_teach.models.text_separator) and the audio–text embedding its weak losses use
-# (sgn_teach.models.audio_text); each trains through sgn_teach.training.loop with the recipe of its kind
-MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text", "audio_text")
+# (sgn_teach.models.audio_text), and the instrument classifier that names SoP's outputs
+# (sgn_teach.models.classifier); each trains through sgn_teach.training.loop with the recipe of its kind
+MODEL_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text", "audio_text", "classifier")
 SEPARATOR_KINDS = MODEL_VARIANTS + GENERATIVE_VARIANTS + ("text",)  # the kinds that separate (evaluate, separate)
 PRESETS = ("paper", "small", "tiny")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -39,6 +40,7 @@ ASSIGNMENTS = ("softmax", "hard")
 CONDITIONS = ("sgn", "class")
 PREDICTIONS = ("v", "eps")
 DIFFUSION_TARGETS = ("relative", "absolute")
+TRUNKS = ("paper", "film")
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Any:
@@ -102,10 +104,14 @@ class ModelConfig:
     logit_scale: bool = True      # mask logits ⟨g_i, U⟩ / √D (False: the unscaled inner product)
     fused_reconstruction: bool = True  # fold g_i into U's last conv (same numbers, far less compute)
     text_dim: int = 64            # `text`: width E of the prompt embeddings the U-Net is FiLM-conditioned on
+    trunk: str = option("paper", "SGN's U-Net: paper (one class-agnostic pass, the paper's) or film (our extension: "
+                        "the decoder runs once per class, FiLM-conditioned on its class feature g_i)", TRUNKS)
 
     def __post_init__(self) -> None:
         if self.variant not in MODEL_KINDS:
             raise ValueError(f"unknown model variant {self.variant!r}; choose from {', '.join(MODEL_KINDS)}")
+        if self.trunk not in TRUNKS:
+            raise ValueError(f"trunk must be one of {', '.join(TRUNKS)}, not {self.trunk!r}")
         if self.assign not in ASSIGNMENTS:
             raise ValueError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not {self.assign!r}")
 
@@ -121,7 +127,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     n_sources: int = option(2, "N, the sources of a training (and validation) mixture")
-    n_sources_mix: tuple[int, ...] = ()  # e.g. (2, 3): N drawn per step from these (class-conditioned models only)
+    n_sources_mix: tuple[int, ...] = option((), "source counts of the training mixtures, e.g. 1,2,2,3: each "
+                                            "mixture draws its N from the list (repeats weight it); empty: n_sources")
     mask: str = option("binary", "mask target: binary (SoP's) or ratio", MASK_TARGETS)
     precision: str = option("auto", "auto (default): bf16 autocast where the hardware has it (CUDA ≥ 8.0, CPUs with "
                             "AMX or AVX512-BF16), else float32", PRECISIONS)
@@ -305,6 +312,7 @@ AUDIO_TEXT_PRESETS: dict[str, dict[str, Any]] = {
                                      val_mixtures=32, precision="fp32")}
     for name, dim, batch, steps in (("paper", 64, 32, 800), ("small", 64, 32, 800), ("tiny", 16, 8, 20))
 }
+CLASSIFIER_STEPS = {"paper": 1500, "small": 1500, "tiny": 20}  # the instrument classifier shares the embedding's crops
 # Timbre augmentation of its crops: pitch ±2 semitones, tilt ±3 dB/octave, EQ ±8 dB, a room for 30 % of crops.
 AUDIO_TEXT_AUGMENT = dict(enabled=True, gain=(0.5, 1.5), pitch_semitones=2.0, tilt_db_per_octave=3.0, eq_db=8.0,
                           reverb_prob=0.3)
@@ -392,11 +400,13 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    if variant == "audio_text":  # the embedding: its own width and training settings (the shipped one's)
+    if variant in ("audio_text", "classifier"):  # crops of solo clips: their own width and training settings
         cfg.model.dim = AUDIO_TEXT_PRESETS[name]["dim"]
         cfg.augment = AugmentConfig(**AUDIO_TEXT_AUGMENT)
         for attr, value in AUDIO_TEXT_PRESETS[name]["train"].items():
             setattr(cfg.train, attr, value)
+        if variant == "classifier":
+            cfg.train.steps = cfg.train.val_every = CLASSIFIER_STEPS[name]
     if variant in GENERATIVE_VARIANTS:  # the denoiser has its own sizes and training settings
         cfg.diffusion = DiffusionConfig(**DIFFUSION_PRESETS[name]["diffusion"])
         for attr, value in DIFFUSION_PRESETS[name]["train"].items():

@@ -4,6 +4,7 @@ classes.py   the 11 instruments, their GM programs and pitch ranges
 phrases.py   random, playable phrases (shared by both generators)
 synth.py     a procedural NumPy synthesizer (no system packages; fast; tests)
 render.py    FluidSynth + a General MIDI SoundFont (the default course data)
+variety.py   the shipped models' training library: every GM voice of each class + the synthesizer
 library.py   reading ROOT/<class>/<clip>.wav with stable train/val/test splits
 mixing.py    MixDataset: N solo clips of distinct classes → a mixture and its targets
 augment.py   seeded source augmentation for training (gain, pitch, EQ/tilt, reverb)
@@ -26,6 +27,7 @@ _EXPORTS = {
     "render": ["COURSE_SOUNDFONTS", "RENDER_NOTE", "SoundFontRenderer", "find_course_soundfonts", "find_soundfont",
                "fluidsynth_available", "fluidsynth_problem", "render_library", "resolve_soundfonts"],
     "synth": ["synth_clip", "synth_library", "synth_phrase"],
+    "variety": ["EXTRA_PROGRAMS", "render_variety_library"],
 }
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -184,48 +184,62 @@ def finish_batch(batch: dict, dataset: MixDataset, device: torch.device | str) -
     """Sources (B, N, L) (÷N) and their mixture (B, L) on `device`, for a collated batch of `dataset`.
 
     With deferred augmentation the augmentation of the whole batch runs here, on
-    the device; otherwise the sources are moved there as they are.
+    the device; otherwise the sources are moved there as they are. With a varying
+    number of sources the padding sources stay silent (they sum to nothing).
     """
     if "raw" in batch:
         aug = {k: v.to(device, non_blocking=True) for k, v in batch["aug"].items()}
         raw = batch["raw"].to(device, non_blocking=True)  # (B, N, L_raw)
-        sources = dataset.finish(raw, aug) / raw.shape[1]  # each source ÷N
+        # each source ÷N — its own mixture's N where the counts vary (MixedCountMixDataset): (B,) → (B, 1, 1)
+        n = batch["n"].to(device)[:, None, None].to(raw.dtype) if "n" in batch else raw.shape[1]
+        sources = dataset.finish(raw, aug) / n
     else:
         sources = batch["sources"].to(device, non_blocking=True)
     return sources, sources.sum(1)  # the mixing itself: (B, N, L) → (B, L)
 
 
-class VariableCountMixDataset(Dataset):
-    """Training mixtures whose source count N changes from step to step (e.g. a 2/3 mix, paper §IV-C).
+class MixedCountMixDataset(Dataset):
+    """Mixtures of a varying number of sources, every count in every batch (the paper's flexible N, §IV-C).
 
-    Step s (items s·B … s·B+B−1) uses N = counts[k] with k drawn from
-    ``default_rng([seed, s, 2])``, so every batch has one N (its tensors stack)
-    and the choice depends on (seed, step) alone, like everything else in training.
-    Item i with count N is item i of ``MixDataset(..., n_sources=N)``.
+    Mixture i has N_i sources, N_i drawn from `counts` by ``default_rng([seed, i, 2])`` (repeat a count
+    to make it likelier: (1, 2, 2, 3) gives a quarter of solos, half duets, a quarter of trios), and is
+    item i of ``MixDataset(..., n_sources=N_i)``. So that a batch stacks, every item is padded to
+    max(counts) sources: the padding sources are silent and their class is −1 (the losses skip them),
+    and `n` says how many are real. Training on it teaches the presence head that most classes are
+    absent whatever the count, and the masks to share a mixture's energy one, two or three ways.
     """
 
-    def __init__(self, library: SoloLibrary, audio_cfg: AudioConfig, counts: tuple[int, ...], batch_size: int,
-                 n_mixtures: int, seed: int = 0, **kwargs) -> None:
+    def __init__(self, library: SoloLibrary, audio_cfg: AudioConfig, counts: tuple[int, ...], n_mixtures: int,
+                 seed: int = 0, **kwargs) -> None:
         if not counts:
             raise ValueError("counts must list at least one source count")
         self.counts = tuple(int(n) for n in counts)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.n_mixtures = n_mixtures
+        self.max_n, self.seed, self.n_mixtures = max(self.counts), seed, n_mixtures
         self.parts = {n: MixDataset(library, audio_cfg, n_sources=n, n_mixtures=n_mixtures, seed=seed, **kwargs)
                       for n in sorted(set(self.counts))}
         first = next(iter(self.parts.values()))
         self.augment, self.audio_cfg, self.n_classes = first.augment, first.audio_cfg, first.n_classes
 
-    def count_of_step(self, step: int) -> int:
-        """N of training step `step`."""
-        return self.counts[int(np.random.default_rng([self.seed, step, 2]).integers(len(self.counts)))]
+    def count_of(self, i: int) -> int:
+        """N_i, the number of sources of mixture i."""
+        return self.counts[int(np.random.default_rng([self.seed, i, 2]).integers(len(self.counts)))]
 
     def __len__(self) -> int:
         return self.n_mixtures
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return self.parts[self.count_of_step(i // self.batch_size)][i]
+        n = self.count_of(i)
+        item = dict(self.parts[n][i])
+        pad = self.max_n - n
+        item["n"] = torch.tensor(n)
+        if pad:
+            item["class_idx"] = torch.cat([item["class_idx"], torch.full((pad,), -1, dtype=torch.long)])
+            for key in ("raw", "sources"):  # silent padding sources: (N_i, L) → (max N, L)
+                if key in item:
+                    item[key] = torch.cat([item[key], item[key].new_zeros(pad, item[key].shape[-1])])
+            if "aug" in item:  # the padding sources get the first source's draws (they change nothing: silence)
+                item["aug"] = {k: torch.cat([v, v[:1].expand(pad, *v.shape[1:])]) for k, v in item["aug"].items()}
+        return item
 
     def finish(self, raw: torch.Tensor, aug: dict[str, torch.Tensor]) -> torch.Tensor:
         return next(iter(self.parts.values())).finish(raw, aug)

@@ -218,12 +218,13 @@ class SoundFontRenderer:
             prev = note.pitch
         return sorted(events)
 
-    def _play(self, cls: InstrumentClass, notes: list[Note], n_total: int) -> np.ndarray:
+    def _play(self, cls: InstrumentClass, notes: list[Note], n_total: int, program: int | None = None) -> np.ndarray:
         """Reset, select the program, send the events between rendered chunks: (n_total,) float32, unscaled."""
         eng, synth = self._engine, self._engine.synth
         eng.reset()
-        if synth.program_select(CHANNEL, eng.sfid, 0, cls.gm_program) != 0:
-            raise DataError(f"{self.soundfont.name} has no GM program {cls.gm_program} ({cls.gm_name}) for "
+        program = cls.gm_program if program is None else program
+        if synth.program_select(CHANNEL, eng.sfid, 0, program) != 0:
+            raise DataError(f"{self.soundfont.name} has no GM program {program} for "
                             f"{cls.name}: use a General MIDI SoundFont such as FluidR3_GM.sf2")
         if cls.name == "erhu":
             for ctrl, val in ((101, 0), (100, 0), (6, BEND_RANGE), (38, 0), (101, 127), (100, 127)):
@@ -245,8 +246,9 @@ class SoundFontRenderer:
         chunks.append(eng.write(n_total - pos))
         return np.concatenate(chunks)
 
-    def render(self, cls_or_name: InstrumentClass | str, notes: list[Note], duration: float) -> np.ndarray:
-        """Play `notes` on the class's GM program: (L,) float32, L = round(duration·sample_rate), peak 0.9.
+    def render(self, cls_or_name: InstrumentClass | str, notes: list[Note], duration: float,
+               program: int | None = None) -> np.ndarray:
+        """Play `notes` on the class's GM program (or `program`): (L,) float32, L = round(duration·sample_rate), peak 0.9.
 
         The clip is played twice and the first take discarded. FluidSynth fades
         each voice's output gain, during its first 64-sample block, from the
@@ -258,11 +260,12 @@ class SoundFontRenderer:
         cls = get_class(cls_or_name)
         n_total = int(round(duration * self.sample_rate))
         with self._engine.lock:
-            self._play(cls, notes, n_total)          # priming take, discarded
-            wave = self._play(cls, notes, n_total)
+            self._play(cls, notes, n_total, program)          # priming take, discarded
+            wave = self._play(cls, notes, n_total, program)
         peak = float(np.abs(wave).max(initial=0.0))
         if not np.isfinite(peak) or peak < 1e-6:
-            raise DataError(f"{self.soundfont.name}: GM program {cls.gm_program} ({cls.gm_name}) rendered silence "
+            used = cls.gm_program if program is None else program
+            raise DataError(f"{self.soundfont.name}: GM program {used} rendered silence "
                             f"for {cls.name}; is it a General MIDI SoundFont?")
         return wave * np.float32(PEAK / peak)
 

@@ -26,8 +26,9 @@ from tqdm.auto import tqdm
 from ..core.config import AudioConfig
 from ..data import MixDataset, SoloLibrary, mix_features
 from ..models.interface import masks_for
-from ..signal.metrics import bss_eval_batch, summarize
+from ..signal.metrics import best_slots, bss_eval_batch, summarize
 from ..signal.spectral import SpectralFrontEnd
+from .naming import name_slots, named_estimates
 from .nmf import SupervisedNMF, class_magnitudes
 
 REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
@@ -35,15 +36,15 @@ REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
 @torch.no_grad()
 def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_idx: torch.Tensor,
-                classes: str = "gt", threshold: float = 0.5, binarize: bool = False
-                ) -> tuple[torch.Tensor, dict[str, Any]]:
+                classes: str = "gt", binarize: bool = False) -> tuple[torch.Tensor, dict[str, Any]]:
     """Masks in [0, 1] for the N sources of each mixture.
 
     Args:
         feats: from :func:`sgn_teach.data.mix_features` (needs `log_mag`).
         class_idx: (B, N) ground-truth classes, in reference order.
         classes: "gt" — the masks of the ground-truth classes (paper protocol);
-            "auto" — classes whose presence p_i > threshold; a reference whose
+            "auto" — classes whose presence p_i exceeds the model's calibrated threshold
+            t_i (its buffer `presence_thresholds`; 0.5 before calibration); a reference whose
             class was not detected gets an all-zero mask (a silent estimate),
             which :mod:`sgn_teach.signal.metrics` scores at MISSED_DB in every metric
             while its partners are still scored against all references.
@@ -51,8 +52,8 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
             using the soft sigmoid values (ours, the default).
 
     Returns:
-        masks (B, N, F, T) and info with `presence` (B, C) probabilities and
-        `token_pred` (B, C) — the class each class token is classified as — where the model has them.
+        masks (B, N, F, T) and info with `presence` (B, C) probabilities, `detected` (B, C) bool (p_i > t_i)
+        and `token_pred` (B, C) — the class each class token is classified as — where the model has them.
     """
     sep = masks_for(model, feats["log_mag"], class_idx if model.class_conditioned else None)
     masks = (sep.masks > 0.5).to(sep.masks.dtype) if binarize else sep.masks  # (B, N, F, T)
@@ -60,12 +61,14 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
                             if v is not None}
     if not model.class_conditioned:
         return masks, info  # (B, N, F, T) unordered: pair by permutation
+    if "presence" in info:
+        info["detected"] = info["presence"] > model.presence_thresholds.float().to(masks.device)  # (B, C) > (C,)
     if classes == "auto":
         if "presence" not in info:
             from ..core.errors import ConfigError
 
             raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
-        detected = torch.gather(info["presence"] > threshold, 1, class_idx)  # (B, N): was each reference's class found?
+        detected = torch.gather(info["detected"], 1, class_idx)  # (B, N): was each reference's class found?
         masks = masks * detected[:, :, None, None].to(masks.dtype)
     return masks, info
 
@@ -74,7 +77,8 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
              n_mixtures: int = 100, seed: int = 0, rows: tuple[str, ...] = REFERENCE_ROWS, classes: str = "gt",
              backend: str = "fast", batch_size: int = 10, device: torch.device | str = "cpu",
              nmf: SupervisedNMF | None = None, nmf_library: SoloLibrary | None = None,
-             progress: bool = True, binarize: bool = False) -> dict[str, Any]:
+             progress: bool = True, binarize: bool = False,
+             classifiers: dict[str, torch.nn.Module] | None = None) -> dict[str, Any]:
     """Evaluate models and reference rows on the same seeded mixtures.
 
     Args:
@@ -107,14 +111,14 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         m.eval()
     try:
         return _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend,
-                         batch_size, device, nmf, nmf_library, progress, binarize)
+                         batch_size, device, nmf, nmf_library, progress, binarize, classifiers or {})
     finally:
         for name, m in models.items():
             m.train(modes[name])
 
 
 def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend, batch_size,
-              device, nmf, nmf_library, progress, binarize) -> dict[str, Any]:
+              device, nmf, nmf_library, progress, binarize, classifiers) -> dict[str, Any]:
     t0 = time.time()
     device = torch.device(device)
     frontend = SpectralFrontEnd(audio_cfg).to(device)
@@ -139,8 +143,13 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
             masks, info = model_masks(model, feats, class_idx, classes=classes, binarize=binarize)
             estimates[name] = frontend.apply_masks(masks, feats["stft"])
             permute[name] = not model.class_conditioned
-            if "presence" in info:
-                pred = info["presence"] > 0.5                                   # (B, C)
+            if permute[name] and classes == "auto" and name in classifiers:  # SoP + classifier: named slots
+                slot_cls = name_slots(classifiers[name], estimates[name], mixture)  # (B, S), −1: an empty slot
+                estimates[name], permute[name] = named_estimates(slot_cls, estimates[name], class_idx), False
+                info["detected"] = torch.zeros(len(slot_cls), C + 1, dtype=torch.bool, device=device).scatter_(
+                    1, slot_cls % (C + 1), True)[:, :C]                          # (B, C): the classes named
+            if "detected" in info:
+                pred = info["detected"]                                         # (B, C)
                 truth = batch["labels"].to(device) > 0.5
                 presence_hits[name] += np.array([(pred & truth).sum().item(), (pred & ~truth).sum().item(),
                                                  (~pred & truth).sum().item()])
@@ -164,8 +173,10 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
         ref = sources.double().cpu().numpy()
         cls = batch["class_idx"].numpy()
         for name, est in estimates.items():
-            results = bss_eval_batch(ref, est.double().cpu().numpy(), backend=backend,
-                                     compute_permutation=permute.get(name, False))
+            est = est.double().cpu().numpy()
+            if permute.get(name, False) and est.shape[1] > ref.shape[1]:  # more slots than sources: the best N
+                est = np.stack([e[best_slots(r, e)] for r, e in zip(ref, est)])
+            results = bss_eval_batch(ref, est, backend=backend, compute_permutation=permute.get(name, False))
             for b, r in enumerate(results):
                 for key in ("sdr", "sir", "sar", "si_sdr"):
                     scores[name][key].extend(r.__dict__[key].tolist())
@@ -183,8 +194,9 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
         }
         report["per_class"][name] = {c: summarize(v)["mean"] for c, v in sorted(per_class[name].items())}
         report["scores"][name] = {k: [round(float(x), 4) for x in s[k]] for k in ("sdr", "sir", "sar", "si_sdr")}
-    for name, (tp, fp, fn) in presence_hits.items():
-        report["presence"][name] = _prf(tp, fp, fn)
+    for name, (tp, fp, fn) in presence_hits.items():  # (named classes: the presence head's, or SoP's classifier's)
+        report["presence"][name] = {**_prf(tp, fp, fn), "false_positives": int(fp), "misses": int(fn),
+                                    "mixtures": n_mixtures}
     for name, (tp, fp, fn) in token_hits.items():
         per = [_prf(tp[c], fp[c], fn[c]) for c in range(C)]
         report["token"][name] = {k: float(np.mean([p[k] for p in per])) for k in ("precision", "recall", "f1")}

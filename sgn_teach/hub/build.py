@@ -20,7 +20,7 @@ from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
 from ..core.errors import CheckpointError
 from ..models import SGN, SoPModel, TextConditionedSeparator
 from ..models.interface import is_separator
-from .checkpoint import describe_load_error, read_checkpoint
+from .checkpoint import describe_load_error, load_weights, read_checkpoint
 
 
 def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: DiffusionConfig | None = None) -> nn.Module:
@@ -41,6 +41,10 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: Diffu
         from ..models.audio_text import CourseAudioText
 
         return CourseAudioText(vocabulary(), audio_cfg, dim=model_cfg.dim)
+    if model_cfg.variant == "classifier":  # names SoP's separated slots ("SoP + classifier")
+        from ..models.classifier import InstrumentClassifier
+
+        return InstrumentClassifier(model_cfg.n_classes, audio_cfg)
     return SGN(model_cfg, grid=(audio_cfg.n_freq_warped, audio_cfg.n_frames))
 
 
@@ -58,7 +62,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     try:
         cfg = Config.from_dict(json.loads(state["config"]))
         model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"])
     except Exception as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its config ({describe_load_error(exc)})") from None
     classes = list(state["classes"])

@@ -150,3 +150,16 @@ def training_history(state: dict[str, Any], path: str | os.PathLike | None = Non
             except ValueError:
                 history = None
     return history if isinstance(history, dict) and isinstance(history.get("train"), list) else None
+
+
+LATER_BUFFERS = ("presence_thresholds",)
+"""Buffers added after checkpoints were first shipped: a checkpoint without them keeps the module's default."""
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """``model.load_state_dict(weights)``, strict except for :data:`LATER_BUFFERS` missing from an older file
+    (they keep their defaults). RuntimeError for any other missing or unexpected key, as a strict load."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    missing = [k for k in missing if k.rsplit(".", 1)[-1] not in LATER_BUFFERS]
+    if missing or unexpected:
+        raise RuntimeError(f"the weights do not fit: missing keys {missing[:3]}, unexpected keys {unexpected[:3]}")

@@ -21,7 +21,7 @@ from ..core.atomic import atomic_path
 from ..core.config import Config
 from ..core.errors import CheckpointError
 from ..models.diffusion_separator import DiffusionSeparator
-from .checkpoint import read_checkpoint
+from .checkpoint import load_weights, read_checkpoint
 from .shipped import shipped_checkpoint
 
 
@@ -64,7 +64,7 @@ def load_condition_weights(model: DiffusionSeparator, path: str | os.PathLike | 
     path = Path(path or model.dcfg.condition_checkpoint or default_sgn_checkpoint())
     state = read_checkpoint(path)
     try:
-        model.sgn.load_state_dict(state["model"])
+        load_weights(model.sgn, state["model"])
     except Exception as exc:
         raise CheckpointError(f"{path}: does not fit the SGN the diffusion model was built for "
                               f"({str(exc).splitlines()[0][:160]})") from None

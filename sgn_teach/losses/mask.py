@@ -24,14 +24,19 @@ __all__ = ["weighted_bce", "pit_bce", "class_constraint_ce", "presence_bce", "mu
 # ---------------------------------------------------------------------------
 
 
-def weighted_bce(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def weighted_bce(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                 valid: torch.Tensor | None = None) -> torch.Tensor:
     """SoP's reconstruction loss: mean over all bins of weight · BCE(sigmoid(logit), target).
 
     mask_logits (B, N, F, T), target (B, N, F, T), weight (B, 1, F, T) (broadcast
-    over the N sources) → scalar.
+    over the N sources) → scalar. `valid` (B, N) bool: the mean over those sources only
+    (the padding of a mixture with fewer sources than its batch's widest is left out).
     """
     bce = F.binary_cross_entropy_with_logits(mask_logits.float(), target.float(), reduction="none")  # (B, N, F, T)
-    return (weight.float() * bce).mean()
+    if valid is None:
+        return (weight.float() * bce).mean()
+    v = valid.float()[:, :, None, None]  # (B, N) → (B, N, 1, 1): broadcast over the bins
+    return (weight.float() * bce * v).sum() / (v.sum() * bce.shape[-2] * bce.shape[-1]).clamp(min=1.0)
 
 
 def pit_bce(mask_logits: torch.Tensor, target: torch.Tensor,
@@ -79,9 +84,9 @@ def presence_bce(presence_logits: torch.Tensor, labels: torch.Tensor) -> torch.T
 
 
 def multi_hot(class_idx: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Class indices (B, N) long → multi-hot labels (B, C) float."""
-    labels = torch.zeros(class_idx.shape[0], n_classes, device=class_idx.device)
-    return labels.scatter_(1, class_idx.long(), 1.0)
+    """Class indices (B, N) long → multi-hot labels (B, C) float; an index −1 (padding) marks nothing."""
+    labels = torch.zeros(class_idx.shape[0], n_classes + 1, device=class_idx.device)  # + a column for −1
+    return labels.scatter_(1, class_idx.long() % (n_classes + 1), 1.0)[:, :n_classes]  # −1 → the dropped column
 
 
 def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: torch.Tensor,
@@ -106,15 +111,20 @@ def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: 
     """
     mask_logits = out["mask_logits"]
     if variant == "sop":
+        missing = mask_logits.shape[1] - target.shape[1]
+        if missing > 0:  # fewer sources than output slots: the spare slots should stay silent (an all-zero target)
+            target = torch.cat([target, target.new_zeros(target.shape[0], missing, *target.shape[2:])], dim=1)
         rec, _ = pit_bce(mask_logits, target, weight)
     else:
         if class_idx is None:
             raise ValueError(f"variant {variant!r} needs class_idx to pick the masks of the sources")
+        valid = class_idx >= 0  # (B, N): −1 pads a mixture with fewer sources than its batch's widest
+        picked = class_idx.clamp(min=0)
         if out.get("mask_classes") is None:
-            mask_logits = select_masks(mask_logits, class_idx)  # (B, C, F, T) → the masks of the true classes
-        elif not torch.equal(out["mask_classes"], class_idx):
+            mask_logits = select_masks(mask_logits, picked)  # (B, C, F, T) → the masks of the true classes
+        elif not torch.equal(out["mask_classes"], picked):
             raise ValueError("the model computed the masks of other classes than class_idx")
-        rec = weighted_bce(mask_logits, target, weight)
+        rec = weighted_bce(mask_logits, target, weight, valid=None if bool(valid.all()) else valid)
     zero = torch.zeros((), device=target.device)
     ce = zero
     if out.get("token_logits") is not None:
@@ -124,7 +134,7 @@ def sgn_loss(out: dict[str, torch.Tensor | None], target: torch.Tensor, weight: 
         if labels is None:
             if class_idx is None:
                 raise ValueError("presence_bce needs labels or class_idx")
-            labels = multi_hot(class_idx, out["presence_logits"].shape[1])
+            labels = multi_hot(class_idx, out["presence_logits"].shape[1])  # (padding classes −1 are skipped)
         presence = presence_bce(out["presence_logits"], labels)
     w_rec, w_ce, w_presence = weights
     total = w_rec * rec + w_ce * ce + w_presence * presence

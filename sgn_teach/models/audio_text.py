@@ -34,6 +34,13 @@ from ..signal.spectral import SpectralFrontEnd
 LEVEL_FLOOR = 1e-3   # log(m / rms(m) + floor): the level-normalised log magnitude
 
 
+def level_normalised_log_mag(frontend: SpectralFrontEnd, wave: torch.Tensor) -> torch.Tensor:
+    """(B, L) → (B, 1, F, T): the log of the warped magnitude divided by its RMS, so any level looks the same."""
+    mag = frontend.warped_magnitude(wave).unsqueeze(1)          # (B, L) → (B, F, T) → (B, 1, F, T)
+    rms = mag.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()      # (B, 1, 1, 1)
+    return torch.log(mag / (rms + 1e-8) + LEVEL_FLOOR)
+
+
 class AudioTower(nn.Module):
     """(B, 1, F, T) level-normalised log magnitude → (B, E): 4 conv blocks, mean+max pooling, a linear map."""
 
@@ -99,9 +106,7 @@ class CourseAudioText(nn.Module):
 
     def audio_input(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, L) → the audio tower's input (B, 1, F, T): log of the warped magnitude divided by its RMS."""
-        mag = self.frontend.warped_magnitude(wave).unsqueeze(1)     # (B, L) → (B, F, T) → (B, 1, F, T)
-        rms = mag.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()      # (B, 1, 1, 1)
-        return torch.log(mag / (rms + 1e-8) + LEVEL_FLOOR)
+        return level_normalised_log_mag(self.frontend, wave)
 
     def audio_features(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, L) waves at `sample_rate` → (B, E) unit vectors; differentiable with respect to the waves."""
@@ -121,4 +126,4 @@ class CourseAudioText(nn.Module):
         return F.normalize(self.text(self.tokenize(texts)), dim=-1)
 
 
-__all__ = ["CourseAudioText", "AudioTower", "TextTower", "LEVEL_FLOOR"]
+__all__ = ["CourseAudioText", "AudioTower", "TextTower", "LEVEL_FLOOR", "level_normalised_log_mag"]

@@ -165,6 +165,11 @@ class DiffusionSeparator(nn.Module):
         """Can it choose the classes itself (`--classes auto`)? Only through the frozen SGN's presence head."""
         return self.sgn is not None
 
+    @property
+    def presence_thresholds(self) -> torch.Tensor | None:
+        """The frozen SGN's calibrated presence thresholds (C,), or None without an SGN guide."""
+        return None if self.sgn is None else self.sgn.presence_thresholds
+
     def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
         """The class branch alone: {"presence_logits": (B, C) or None} (what `separate` asks before sampling)."""
         return {"presence_logits": self.presence_logits(log_mag)}

@@ -33,12 +33,15 @@ class Separator(Protocol):
         generative: its masks are sampled (several network passes; `sampling_steps` sets how many).
         has_presence_head: it can say which classes are present (``classes="auto"``).
         takes_prompts: it can also be steered by prompt embeddings (``cond=``, notebook 08).
+        presence_thresholds: (C,) the presence head's calibrated thresholds (0.5 until calibrated), or None
+            without a presence head.
     """
 
     class_conditioned: bool
     generative: bool
     has_presence_head: bool
     takes_prompts: bool
+    presence_thresholds: torch.Tensor | None
 
     def forward(self, log_mag: torch.Tensor, classes: torch.Tensor | None = None) -> dict: ...
 

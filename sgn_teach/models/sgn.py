@@ -20,6 +20,19 @@ of those classes (`select_masks`). The variants differ in where g_i comes from:
 | `sct`      | yes, with class-constraint CE | no       | transformer output ĉ_i         |
 | `cag`      | no: plain learned queries     | yes      | grouped feature                |
 | `sgn`      | yes                           | yes      | grouped feature (full model)   |
+
+An extension of ours, not the paper's (``ModelConfig.trunk = "film"``): in the paper the
+U-Net never learns which classes are present — class information enters only at its
+last, linear layer. With the `film` trunk the decoder runs once per wanted class and
+every decoder level is FiLM-modulated by that class's feature g_i (the encoder still
+runs once per mixture), so the trunk itself shapes U for the instrument asked for:
+
+    mask_logits[b, i] = ⟨g_i, U_i(f, t)⟩ / √D + bias,   U_i = decoder(encoder(log_mag) | FiLM(g_i))
+
+FiLM starts as the identity, so at initialisation the `film` SGN computes exactly the paper's.
+
+The presence head's decision threshold, one per class, is the buffer `presence_thresholds`
+(0.5 until a training calibrates it on validation mixtures: ``classes="auto"`` uses it).
 """
 
 from __future__ import annotations
@@ -29,10 +42,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.config import ModelConfig
+from .film import FiLM
 from .grouping import CategoryAwareGrouping, PresenceHead
 from .inputs import check_classes, check_log_mag
 from .tokens import ClassTokenTransformer, PatchEmbedding
-from .unet import UNet
+from .unet import UNet, unet_widths
 
 SGN_VARIANTS = ("sgn", "sct", "cag", "baseline")
 
@@ -91,7 +105,14 @@ class SGN(nn.Module):
             if uses_grouping:
                 self.grouping = CategoryAwareGrouping(D, assign=cfg.assign, tau=cfg.gumbel_tau)
             self.presence_head = PresenceHead(D)
+        self.film: nn.ModuleList | None = None
+        if cfg.trunk == "film":  # the extension: the decoder hears what the class branch found (one pass per class)
+            widths = unet_widths(cfg.ngf, cfg.unet_levels)
+            # film[l] modulates the decoder input at level l: l = L-1 the bottleneck, l < L-1 the output of up block l+1
+            self.film = nn.ModuleList([FiLM(D, widths[level]) for level in range(cfg.unet_levels)])
         self.mask_bias = nn.Parameter(torch.zeros(1))  # b in ⟨g_i, U(f, t)⟩ / √D + b
+        # the presence head's threshold per class: calibrated on validation mixtures after training
+        self.register_buffer("presence_thresholds", torch.full((C,), 0.5))
         self.logit_scale = D**-0.5 if cfg.logit_scale else 1.0
 
     @property
@@ -138,7 +159,13 @@ class SGN(nn.Module):
         if classes is not None:
             # (B, K) → (B, K, D) for gather: the class features of the wanted classes only
             g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
-        if self.cfg.fused_reconstruction:
+        if self.film is not None:
+            B, K, D = g.shape
+            h = self.film_hidden(log_mag, g)  # (B·K, 2·ngf, F, T): one decoder pass per (mixture, class)
+            # (B, K, D) → (B·K, 1, D): each decoder pass reads its own class feature
+            logits = light_reconstruction(h, self.unet.last_conv, g.reshape(B * K, 1, D) * self.logit_scale)
+            logits = logits.reshape(B, K, *logits.shape[-2:])  # (B·K, 1, F, T) → (B, K, F, T)
+        elif self.cfg.fused_reconstruction:
             h = self.unet.last_hidden(log_mag)  # (B, 2·ngf, F, T): U before its last conv
             logits = light_reconstruction(h, self.unet.last_conv, g * self.logit_scale)
         else:
@@ -148,6 +175,26 @@ class SGN(nn.Module):
         out["mask_logits"] = logits + self.mask_bias  # (B, K, F, T)
         out["mask_classes"] = classes
         return out
+
+
+    def film_hidden(self, log_mag: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """The `film` trunk: the encoder once, the decoder once per class feature, FiLM-conditioned on it.
+
+        log_mag (B, 1, F, T), g (B, K, D) → the input of the U-Net's last conv, (B·K, 2·ngf, F, T), mixture-major.
+        """
+        B, K, D = g.shape
+        unet = self.unet
+        skips = unet.encode(log_mag)  # [d_0 … d_{L-1}], once per mixture
+        cond = g.reshape(B * K, D)  # (B, K, D) → (B·K, D)
+        rep = [s.repeat_interleave(K, dim=0) for s in skips]  # each mixture's skips for its K classes: (B·K, …)
+        L = len(rep)
+        h = self.film[L - 1](rep[L - 1], cond)
+        for k in reversed(range(1, L)):
+            if k < L - 1:
+                h = torch.cat([rep[k], h], dim=1)  # skip connection: (B·K, w, f, t) + (B·K, w, f, t) → (B·K, 2w, f, t)
+            h = self.film[k - 1](unet.up[k](h), cond)
+        h = torch.cat([rep[0], h], dim=1) if L > 1 else h  # the outermost skip
+        return unet.up[0][1](unet.up[0][0](h))  # ReLU → Upsample: the input of the last 3×3 conv
 
 
 def light_reconstruction(h: torch.Tensor, conv: nn.Conv2d, g: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ class SoPModel(nn.Module):
     generative = False
     has_presence_head = False
     takes_prompts = False
+    presence_thresholds = None
 
     def __init__(self, cfg: ModelConfig, grid: tuple[int, int] | None = None) -> None:
         super().__init__()

@@ -45,6 +45,7 @@ class TextConditionedSeparator(nn.Module):
     generative = False
     has_presence_head = False
     takes_prompts = True
+    presence_thresholds = None
 
     def __init__(self, cfg: ModelConfig, grid: tuple[int, int]) -> None:
         super().__init__()

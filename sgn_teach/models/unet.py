@@ -105,6 +105,16 @@ class UNet(nn.Module):
         """(B, in_channels, F, T) → (B, out_channels, F, T)."""
         return self._run(x, trace=None)
 
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The down path alone: (B, in_channels, F, T) → skips [d_0 … d_{L-1}], d_k (B, widths[k], F/2^(k+1), T/2^(k+1))."""
+        self.check_grid(x.shape[-2], x.shape[-1])
+        h = self.input_norm(x)
+        skips = []
+        for block in self.down:
+            h = block(h)
+            skips.append(h)
+        return skips
+
     @property
     def last_conv(self) -> nn.Conv2d:
         """The outermost 3×3 convolution that produces the output channels (with a bias)."""

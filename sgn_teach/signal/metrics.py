@@ -181,6 +181,21 @@ def best_permutation(reference: np.ndarray, estimate: np.ndarray, backend: str =
     return np.asarray(best)
 
 
+def best_slots(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The N of S ≥ N output slots that pair best with N references: (N, L), (S, L) → (N,) slot indices.
+
+    For a model with more output slots than the mixture has sources (SoP with 3 slots on a 2-source
+    mixture): every injective assignment of references to slots is tried and the one with the highest
+    summed SI-SDR (a silent slot counting :data:`MISSED_DB`) is kept.
+    """
+    n, s = reference.shape[0], estimate.shape[0]
+    e_silent = (estimate**2).sum(-1) < SILENT_ENERGY
+    score = np.array([[MISSED_DB if e_silent[j] else float(si_sdr(estimate[j], reference[i])) for j in range(s)]
+                      for i in range(n)])  # (N, S): SI-SDR of slot j against reference i
+    best = max(itertools.permutations(range(s), n), key=lambda p: sum(score[i, p[i]] for i in range(n)))
+    return np.asarray(best)
+
+
 def summarize(values: list[float] | np.ndarray) -> dict[str, float]:
     """Mean and median of the finite values, and how many there were."""
     arr = np.asarray(values, dtype=np.float64)

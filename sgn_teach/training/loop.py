@@ -47,7 +47,7 @@ from ..core.device import resolve_precision, seed_everything
 from ..core.errors import CheckpointError, SGNError
 from ..core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
 from ..core.speed import loader_options, maybe_compile, to_channels_last
-from ..hub.checkpoint import read_checkpoint, save_checkpoint
+from ..hub.checkpoint import load_weights, read_checkpoint, save_checkpoint
 from .checks import check_resumable, check_train_config
 from .common import CKPT_NAME, MODEL_NAME, StepSampler, make_optimizer
 from .recipes import Recipe, recipe_for
@@ -154,7 +154,7 @@ def _restore(state: dict[str, Any], model: torch.nn.Module, opt: torch.optim.Opt
              ) -> tuple[int, dict[str, Any], float]:
     """Load a checkpoint's weights and optimiser state: (step, history, seconds trained so far)."""
     try:
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"])
         opt.load_state_dict(state["optimizer"])
         extra = json.loads(state["extra"])
         return int(state["step"]), extra["history"], float(extra.get("seconds", 0.0))

@@ -4,6 +4,7 @@ base.py        the Recipe interface, Prepared (a run's resolved inputs), StepOut
 mask.py        SoP, SGN and its ablations; the diffusion model (notebook 07)
 text.py        the text-conditioned separator trained from captions (notebook 08)
 audio_text.py  the course's audio–text embedding, trained contrastively (notebook 08)
+classifier.py  the instrument classifier that names SoP's separated outputs ("SoP + classifier")
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from ...core.config import MODEL_KINDS
 from ...core.errors import ConfigError
 from .audio_text import AudioTextRecipe
 from .base import Prepared, Recipe, StepOutput
+from .classifier import ClassifierRecipe
 from .mask import DiffusionRecipe, MaskRecipe
 from .text import TextRecipe
 
-RECIPES: dict[str, type[Recipe]] = {"diffusion": DiffusionRecipe, "text": TextRecipe, "audio_text": AudioTextRecipe}
+RECIPES: dict[str, type[Recipe]] = {"diffusion": DiffusionRecipe, "text": TextRecipe, "audio_text": AudioTextRecipe,
+                                     "classifier": ClassifierRecipe}
 """Model kinds with a recipe of their own; every other kind (sop, sgn, sct, cag, baseline) is a mask model."""
 
 
@@ -26,5 +29,5 @@ def recipe_for(kind: str) -> Recipe:
     return RECIPES.get(kind, MaskRecipe)()
 
 
-__all__ = ["AudioTextRecipe", "DiffusionRecipe", "MaskRecipe", "Prepared", "RECIPES", "Recipe", "StepOutput",
+__all__ = ["AudioTextRecipe", "ClassifierRecipe", "DiffusionRecipe", "MaskRecipe", "Prepared", "RECIPES", "Recipe", "StepOutput",
            "TextRecipe", "recipe_for"]

@@ -2,8 +2,8 @@
 
 Step s trains on mixtures s·B … s·B+B−1 of a seeded
 :class:`~sgn_teach.data.MixDataset` (or, with ``train.n_sources_mix``, of a
-:class:`~sgn_teach.data.mixing.VariableCountMixDataset`, one N per step), so the
-data a step sees depends only on (seed, step).
+:class:`~sgn_teach.data.mixing.MixedCountMixDataset`: 1, 2 or 3 sources in every
+batch), so the data a step sees depends only on (seed, step).
 
 The step runs on the device: the host only cuts the source crops (and draws
 their augmentation); the augmentation itself, the ÷N sum (the mixing), the STFT,
@@ -23,7 +23,7 @@ from ...core.config import Config
 from ...core.errors import DataError
 from ...core.speed import channels_last_input
 from ...data import MixDataset, finish_batch, mix_features
-from ...data.mixing import VariableCountMixDataset
+from ...data.mixing import MixedCountMixDataset
 from ...hub.build import build_model
 from ...losses.mask import sgn_loss
 from ...signal.spectral import SpectralFrontEnd
@@ -42,17 +42,14 @@ class MaskRecipe(Recipe):
                 device: torch.device) -> Prepared:
         cfg = copy_config(cfg)
         t = cfg.train
-        if t.n_sources_mix and cfg.model.variant == "sop":
-            raise DataError("a mix of source counts (n_sources_mix) needs a class-conditioned model: "
-                            "SoP has a fixed number of output slots")
         lib, val = libraries(cfg, data_root, soundfonts, validate, min_classes=max((t.n_sources, *t.n_sources_mix)))
         if val is not None and len(val.by_class) < t.n_sources:
             raise DataError(f"{data_root}: the val split has clips of {len(val.by_class)} classes; validating on "
                             f"mixtures of N={t.n_sources} distinct classes needs at least that many "
                             "(add clips, or train without validation: --no-val)")
         cfg.model.n_classes = len(lib.classes)
-        if cfg.model.variant == "sop":
-            cfg.model.n_sources = t.n_sources  # one output slot per source
+        if cfg.model.variant == "sop":  # one output slot per source of the largest mixture (spare slots: silence)
+            cfg.model.n_sources = max((t.n_sources, *t.n_sources_mix))
         clips = [c.path for c in lib.clips] + ([c.path for c in val.clips] if val is not None else [])
         return Prepared(cfg, lib.classes, lib, val, clips,
                         extra={"frontend": SpectralFrontEnd(cfg.audio).to(device)})
@@ -61,11 +58,11 @@ class MaskRecipe(Recipe):
         cfg = prep.cfg
         return build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion).to(device)
 
-    def dataset(self, prep: Prepared) -> MixDataset | VariableCountMixDataset:
+    def dataset(self, prep: Prepared) -> MixDataset | MixedCountMixDataset:
         cfg, t = prep.cfg, prep.cfg.train
-        if t.n_sources_mix:  # N per step from (seed, step): every rank of a step draws the same N
-            ds = VariableCountMixDataset(prep.train_lib, cfg.audio, t.n_sources_mix, t.batch_size,
-                                         t.steps * t.batch_size, seed=t.seed, augment=cfg.augment, defer_augment=True)
+        if t.n_sources_mix:  # N_i per mixture from (seed, i), padded to the largest count
+            ds = MixedCountMixDataset(prep.train_lib, cfg.audio, t.n_sources_mix, t.steps * t.batch_size,
+                                      seed=t.seed, augment=cfg.augment, defer_augment=True)
         else:
             ds = MixDataset(prep.train_lib, cfg.audio, n_sources=t.n_sources, n_mixtures=t.steps * t.batch_size,
                             seed=t.seed, augment=cfg.augment, defer_augment=True)
@@ -89,13 +86,29 @@ class MaskRecipe(Recipe):
         t = prep.cfg.train
         class_idx, labels, feats, mixture = self.features(batch, prep, device)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-            outputs = step_model(feats["log_mag"], classes=class_idx)  # only the N wanted masks are computed
+            # only the N wanted masks are computed (a padding class −1 asks for class 0, whose loss is skipped)
+            outputs = step_model(feats["log_mag"], classes=class_idx.clamp(min=0))
         loss, parts = sgn_loss(outputs, feats["target"], feats["weight"], class_idx, labels, prep.cfg.model.variant,
                                weights=(t.w_rec, t.w_ce, t.w_presence))
         return StepOutput(loss, parts, mixture.detach().pow(2).mean(-1).sqrt())
 
     def validate(self, model, prep, device) -> dict[str, float]:
         return separation_scores(model, prep.val_lib, prep.cfg, device)
+
+    def finish(self, model, prep, device, history) -> dict:
+        """Calibrate the presence head's thresholds on validation mixtures of the training's source counts
+        (stored in the model's `presence_thresholds` buffer, so model.pt carries them; ``--classes auto`` uses them)."""
+        if not model.has_presence_head or prep.val_lib is None:
+            return {}
+        from ...evaluation.naming import calibrate_presence
+
+        t = prep.cfg.train
+        counts = tuple(sorted(set(t.n_sources_mix))) or (t.n_sources,)
+        thresholds = calibrate_presence(model, prep.val_lib, prep.cfg.audio, counts=counts,
+                                        n_mixtures=3 * t.val_mixtures, device=device)
+        model.presence_thresholds.copy_(torch.tensor(thresholds))
+        history["presence_thresholds"] = dict(zip(prep.classes, thresholds))
+        return {}
 
 
 class DiffusionRecipe(MaskRecipe):
@@ -107,6 +120,15 @@ class DiffusionRecipe(MaskRecipe):
     """
 
     kind = "diffusion"
+
+    def check(self, cfg) -> None:
+        from ...core.errors import ConfigError
+
+        if cfg.train.n_sources_mix:
+            raise ConfigError("the diffusion model trains on mixtures of one N (--n-sources), not a mix of counts")
+
+    def finish(self, model, prep, device, history) -> dict:
+        return {}  # its presence head is the frozen SGN's, calibrated already
 
     def prepare(self, cfg, data_root, soundfonts, validate, device) -> Prepared:
         from ...hub.diffusion import prepare_condition

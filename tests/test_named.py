@@ -1,0 +1,189 @@
+"""Named outputs (issue 22): 1–3-source training mixtures, the `film` trunk, calibrated presence,
+scoring that counts misses and false positives, and SoP's slots named by a classifier."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from sgn_teach.core.config import get_preset
+from sgn_teach.data import SoloLibrary, finish_batch
+from sgn_teach.data.mixing import MixedCountMixDataset
+from sgn_teach.evaluation.evaluate import evaluate
+from sgn_teach.evaluation.naming import calibrate_presence, name_slots, named_estimates
+from sgn_teach.hub.build import build_model, load_checkpoint
+from sgn_teach.losses import sgn_loss, weighted_bce
+from sgn_teach.signal.metrics import MISSED_DB, best_slots
+from sgn_teach.training import train
+
+# --------------------------------------------------------------------------- 1, 2 or 3 sources in every batch
+
+def test_mixture_counts_vary_within_a_batch_and_padding_is_silent(lib_root, tiny_audio):
+    lib = SoloLibrary(lib_root, split="train")
+    ds = MixedCountMixDataset(lib, tiny_audio, (1, 2, 2, 3), n_mixtures=64, seed=4)
+    items = [ds[i] for i in range(64)]
+    counts = [int(it["n"]) for it in items]
+    assert set(counts) == {1, 2, 3} and 0.35 < counts.count(2) / 64 < 0.65      # repeats weight the draw
+    for it in items:
+        n = int(it["n"])
+        assert it["sources"].shape[0] == 3 and (it["class_idx"][n:] == -1).all() and (it["class_idx"][:n] >= 0).all()
+        assert torch.all(it["sources"][n:] == 0)                                    # padding sources are silence
+        torch.testing.assert_close(it["sources"].sum(0), it["mixture"])
+        assert it["labels"].sum() == n                                             # presence: the real classes only
+    assert items[5]["n"] == ds[5]["n"] and torch.equal(items[5]["sources"], ds[5]["sources"])  # a function of (seed, i)
+
+
+def test_deferred_augmentation_divides_each_mixture_by_its_own_count(lib_root, tiny_audio):
+    from sgn_teach.core.config import augment_level
+
+    lib = SoloLibrary(lib_root, split="train")
+    ds = MixedCountMixDataset(lib, tiny_audio, (1, 3), n_mixtures=8, seed=1, augment=augment_level("gain"),
+                              defer_augment=True)
+    batch = default_collate([ds[i] for i in range(8)])
+    sources, mixture = finish_batch(batch, ds, "cpu")                               # (B, 3, L), (B, L)
+    for b in range(8):
+        n = int(batch["n"][b])
+        raw = ds.finish(batch["raw"][b:b + 1], {k: v[b:b + 1] for k, v in batch["aug"].items()})[0]
+        torch.testing.assert_close(sources[b, :n], raw[:n] / n)
+        assert torch.all(sources[b, n:] == 0)
+
+
+def test_the_loss_skips_padding_sources():
+    torch.manual_seed(0)
+    logits, target, weight = torch.randn(2, 3, 4, 5), (torch.rand(2, 3, 4, 5) > 0.5).float(), torch.rand(2, 1, 4, 5)
+    valid = torch.tensor([[True, True, False], [True, False, False]])
+    expected = torch.cat([weighted_bce(logits[:1, :2], target[:1, :2], weight[:1]).reshape(1) * 2,
+                          weighted_bce(logits[1:, :1], target[1:, :1], weight[1:]).reshape(1)]).sum() / 3
+    torch.testing.assert_close(weighted_bce(logits, target, weight, valid=valid), expected)
+    out = {"mask_logits": logits, "mask_classes": torch.tensor([[4, 7, 0], [2, 0, 0]]), "token_logits": None,
+           "presence_logits": torch.zeros(2, 11)}
+    loss, parts = sgn_loss(out, target, weight, torch.tensor([[4, 7, -1], [2, -1, -1]]), None, "sgn")
+    torch.testing.assert_close(parts["rec"], expected)
+    assert float(parts["presence"]) == pytest.approx(float(torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.zeros(2, 11), torch.tensor([[0.0] * 4 + [1] + [0] * 2 + [1] + [0] * 3, [0.0] * 2 + [1] + [0] * 8]))))
+
+
+def test_sop_with_spare_slots_trains_them_to_silence_and_is_scored_on_its_best_slots():
+    out = {"mask_logits": torch.full((1, 3, 4, 5), -30.0), "token_logits": None, "presence_logits": None}
+    out["mask_logits"][0, 1] = 30.0                                                  # slot 1: everything; 0, 2: silence
+    target = torch.ones(1, 1, 4, 5)                                                  # one source: the whole mixture
+    loss, _ = sgn_loss(out, target, torch.ones(1, 1, 4, 5), None, None, "sop")
+    assert float(loss) < 1e-6
+    ref = np.random.default_rng(0).standard_normal((2, 500))
+    est = np.stack([np.zeros(500), ref[1] + 0.01, ref[0] + 0.01])
+    assert best_slots(ref, est).tolist() == [2, 1]
+
+
+# --------------------------------------------------------------------------- the class-aware trunk
+
+def test_the_film_trunk_starts_as_the_papers_sgn_and_learns_from_the_class_features(tiny_audio):
+    cfg = get_preset("tiny", "sgn", model__trunk="film")
+    film = build_model(cfg.model, cfg.audio).eval()
+    paper = build_model(get_preset("tiny", "sgn").model, cfg.audio).eval()
+    paper.load_state_dict({k: v for k, v in film.state_dict().items() if not k.startswith("film")})
+    x, classes = torch.randn(2, 1, 64, 64), torch.tensor([[1, 2], [3, 9]])
+    torch.testing.assert_close(film(x, classes)["mask_logits"], paper(x, classes)["mask_logits"])
+    film.train()
+    film(x, classes)["mask_logits"].square().mean().backward()
+    assert film.film[0].proj.weight.grad.abs().sum() > 0                          # FiLM learns from g_i
+
+
+# --------------------------------------------------------------------------- presence: calibrated, scored
+
+class _Oracle(torch.nn.Module):
+    """Presence from a fixed per-class score: present classes get 0.8 (class 3: 0.35), absent ones 0.3."""
+
+    class_conditioned, generative, has_presence_head, takes_prompts = True, False, True, False
+
+    def __init__(self, lib):
+        super().__init__()
+        self.lib, self.presence_thresholds = lib, torch.full((len(lib.classes),), 0.5)
+        self.truth: torch.Tensor | None = None
+
+    def presence_logits(self, log_mag):
+        p = torch.where(self.truth > 0, torch.full_like(self.truth, 0.8), torch.full_like(self.truth, 0.3))
+        p[:, 3] = torch.where(self.truth[:, 3] > 0, torch.tensor(0.35), torch.tensor(0.3))
+        return torch.logit(p)
+
+
+def test_calibration_finds_each_classs_own_threshold(lib_root, tiny_audio, monkeypatch):
+    import sgn_teach.evaluation.naming as naming
+
+    lib = SoloLibrary(lib_root, split="val")
+    model = _Oracle(lib)
+    orig_loader = torch.utils.data.DataLoader
+
+    def loader(ds, batch_size):  # hand the fake head each batch's true classes, which it scores as above
+        for batch in orig_loader(ds, batch_size=batch_size):
+            model.truth = batch["labels"]
+            yield batch
+
+    monkeypatch.setattr(naming.torch.utils.data, "DataLoader", loader)
+    t = calibrate_presence(model, lib, tiny_audio, counts=(1, 2), n_mixtures=40)
+    assert len(t) == 11 and 0.3 <= t[3] < 0.35 and all(0.3 <= t[c] < 0.8 for c in range(11))
+    assert t[0] == 0.5  # a wide margin: the tie-break keeps the threshold nearest 0.5
+
+
+class _NamesTwo(torch.nn.Module):
+    """Masks 0.5 for every class; the presence head names classes 0 and 1 only."""
+
+    class_conditioned, generative, has_presence_head, takes_prompts = True, False, True, False
+
+    def __init__(self, n):
+        super().__init__()
+        self.n, self.bias = n, torch.nn.Parameter(torch.zeros(1))
+        self.presence_thresholds = torch.full((n,), 0.5)
+
+    def forward(self, log_mag, classes=None):
+        B, _, F, T = log_mag.shape
+        presence = torch.full((B, self.n), -5.0)
+        presence[:, :2] = 5.0
+        return {"mask_logits": torch.zeros(B, classes.shape[1], F, T) + self.bias, "presence_logits": presence}
+
+
+def test_named_scoring_counts_misses_and_false_positives(lib_root, tiny_audio):
+    lib = SoloLibrary(lib_root, split="test")
+    rep = evaluate({"m": _NamesTwo(11)}, lib, tiny_audio, n_sources=2, n_mixtures=6, seed=0, rows=(), classes="auto",
+                   progress=False)
+    p = rep["presence"]["m"]
+    from sgn_teach.data import MixDataset
+
+    mixes = MixDataset(lib, tiny_audio, n_sources=2, n_mixtures=6, seed=0)
+    truth = [set(mixes[i]["class_idx"].tolist()) for i in range(6)]
+    assert p["false_positives"] == sum(len({0, 1} - t) for t in truth)
+    assert p["misses"] == sum(len(t - {0, 1}) for t in truth) and p["mixtures"] == 6
+    sdr = np.asarray(rep["scores"]["m"]["sdr"]).reshape(6, 2)
+    for i in range(6):
+        for j, c in enumerate(mixes[i]["class_idx"].tolist()):
+            assert (sdr[i, j] == MISSED_DB) == (c not in (0, 1))                  # a miss scores as silence
+
+
+def test_sop_slots_are_named_by_the_classifier():
+    class Fixed(torch.nn.Module):  # slot waves carry their class in their first sample
+        def forward(self, wave):
+            return torch.nn.functional.one_hot(wave[:, 0].round().long().clamp(0, 10), 11).float() * 10
+
+    mix = torch.ones(1, 100)
+    est = torch.stack([torch.full((100,), 3.0), torch.full((100,), 3.0) * 1.01, torch.full((100,), 1e-4)])[None]
+    est[0, 1, 0] = 3.0                                                                # slots 0 and 1 both say class 3
+    cls = name_slots(Fixed(), est, mix)
+    assert cls.tolist() == [[3, -1, -1]]                                              # one slot per class; silence: −1
+    named = named_estimates(cls, est, torch.tensor([[3, 5]]))
+    torch.testing.assert_close(named[0, 0], est[0, 0])
+    assert torch.all(named[0, 1] == 0)                                                # class 5 was not named: silence
+
+
+# --------------------------------------------------------------------------- training stores the thresholds
+
+def test_training_calibrates_and_stores_presence_thresholds(lib_root, tmp_path):
+    cfg = get_preset("tiny", "sgn", train__steps=2, train__n_sources_mix=(1, 2, 3), train__val_every=2)
+    train(cfg, lib_root, tmp_path / "run", device="cpu", progress=False)
+    model, _, classes, _, state = load_checkpoint(tmp_path / "run" / "model.pt")
+    history = json.loads(state["extra"])["history"]
+    stored = [history["presence_thresholds"][c] for c in classes]
+    torch.testing.assert_close(model.presence_thresholds, torch.tensor(stored))
+    assert all(0.05 <= t <= 0.95 for t in stored)
