@@ -268,7 +268,7 @@ CASES = {
     "eval-n-mixtures-negative": (lambda e, w: _eval(e, w, "--n-mixtures", -3), "--n-mixtures must be"),
     "eval-n-sources-0": (lambda e, w: _eval(e, w, "--n-sources", 0), "--n-sources must be"),
     "eval-n-sources-too-many": (lambda e, w: _eval(e, w, "--n-sources", 5), "only 4 classes"),
-    "eval-sop-other-n-sources": (lambda e, w: _eval(e, w, "--n-sources", 3, ckpt=e["sop"]), "into 2 sources"),
+    "eval-sop-other-n-sources": (lambda e, w: _eval(e, w, "--n-sources", 3, ckpt=e["sop"]), "has 2 output slots"),
     "eval-auto-without-presence-head": (lambda e, w: _eval(e, w, "--classes", "auto", ckpt=e["baseline"]),
                                         "presence head"),
     "eval-json-is-folder": (lambda e, w: _eval(e, w, "--json", w), "is a folder"),

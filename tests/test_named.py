@@ -187,3 +187,24 @@ def test_training_calibrates_and_stores_presence_thresholds(lib_root, tmp_path):
     stored = [history["presence_thresholds"][c] for c in classes]
     torch.testing.assert_close(model.presence_thresholds, torch.tensor(stored))
     assert all(0.05 <= t <= 0.95 for t in stored)
+
+
+def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tmp_path, capsys):
+    from sgn_teach.cli.main import main
+
+    common = ["--data", str(lib_root), "--preset", "tiny", "--steps", "1", "--device", "cpu", "--no-val"]
+    assert main(["train", "--out", str(tmp_path / "sgn"), "--n-sources-mix", "1,2,3", *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "sop"), "--model", "sop", "--n-sources-mix", "1,2,3", *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "clf"), "--model", "classifier", *common]) == 0
+    capsys.readouterr()
+    rc = main(["evaluate", "--checkpoint", str(tmp_path / "sgn" / "model.pt"), "--data", str(lib_root),
+               "--compare", str(tmp_path / "sop" / "model.pt"), "--classifier", str(tmp_path / "clf" / "model.pt"),
+               "--user-view", "--n-mixtures", "3", "--device", "cpu", "--json", str(tmp_path / "uv.json")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "setting" not in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["labels given, 2 sources", "named by the model, 2 sources",
+                                                      "labels given, 3 sources", "named by the model, 3 sources"]
+    assert all("—" not in r for r in rows) and "FP/mix" in rows[1]  # SoP (3 slots, named by the classifier) in all four
+    saved = json.loads((tmp_path / "uv.json").read_text())
+    assert saved["named by the model, 2 sources"]["presence"]["sop"]["mixtures"] == 3

@@ -11,11 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
-from ..core.atomic import write_json
 from ..core.config import AUGMENT_LEVELS, MODEL_KINDS, PRESETS
 from ..core.errors import SGNError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from .evaluate import DEVICES, check_sampling_steps
 
 
 class _UsageError(Exception):
@@ -76,7 +74,7 @@ def cmd_train(args) -> None:
     from .flags import config_overrides
 
     overrides = config_overrides(args, args.model)
-    _check_sampling_steps(args.sampling_steps)
+    check_sampling_steps(args.sampling_steps)
     cfg = get_preset(args.preset, variant=args.model, **overrides)
     if args.losses is not None:
         if args.model != "text":
@@ -109,77 +107,11 @@ def cmd_train(args) -> None:
           f"last loss {last.get('total', float('nan')):.4f}{val}; weights in {weights}")
 
 
-def _check_sampling_steps(steps: int | None, model=None) -> None:
-    """--sampling-steps: a count in 1…T, for a generative (diffusion) model only; sets it on `model`."""
-    if steps is None:
-        return
-    limit = len(model.alpha_bar) if model is not None and model.generative else 1000
-    if steps < 1 or steps > limit:
-        raise SGNError(f"--sampling-steps must be between 1 and {limit}, not {steps}")
-    if model is not None:
-        if not model.generative:
-            raise SGNError("--sampling-steps applies to diffusion checkpoints only")
-        model.sampling_steps = steps
-
-
-def cmd_evaluate(args) -> None:
-    from ..core.checks import check_writable_file, require_int
-    from ..core.device import get_device
-    from ..core.errors import CheckpointError
-    from ..data import SoloLibrary
-    from ..evaluation.evaluate import evaluate, format_per_class, format_table, paired_differences
-    from ..hub.build import load_checkpoint, require_separator
-
-    require_int("--n-mixtures", args.n_mixtures)
-    require_int("--n-sources", args.n_sources)
-    if args.json:
-        check_writable_file(args.json, "--json " + str(args.json))  # before the evaluation, not after it
-    dev = get_device(args.device)
-    model, cfg, classes, step, _ = load_checkpoint(args.checkpoint, device=dev)
-    require_separator(model, args.checkpoint)
-    _check_sampling_steps(args.sampling_steps, model)
-    fonts = [f.strip() for f in args.soundfonts.split(",") if f.strip()] if args.soundfonts else None
-    lib = SoloLibrary(args.data, split=args.split, soundfonts=fonts)
-    if lib.classes != classes:
-        raise CheckpointError(f"{args.data}: its classes ({', '.join(lib.classes)}) do not match the checkpoint's "
-                              f"({', '.join(classes)})")
-    if args.n_sources > len(lib.by_class):
-        raise SGNError(f"--n-sources {args.n_sources}: the {args.split} split of {args.data} has clips of only "
-                       f"{len(lib.by_class)} classes")
-    if args.classes == "auto" and not model.has_presence_head:
-        raise SGNError(f"--classes auto needs a model with a presence head (sgn, sct or cag); this is a "
-                       f"{cfg.model.variant} model")
-    if not model.class_conditioned and args.n_sources != cfg.model.n_sources:
-        raise SGNError(f"this sop model separates into {cfg.model.n_sources} sources; use --n-sources "
-                       f"{cfg.model.n_sources}")
-    rows = tuple(r for r in ("mixture", "oracle_ibm", "oracle_irm", "nmf") if not (r == "nmf" and args.no_nmf))
-    nmf_fonts = [f.strip() for f in args.nmf_soundfonts.split(",") if f.strip()] if args.nmf_soundfonts else fonts
-    name = cfg.model.variant
-    report = evaluate({name: model}, lib, cfg.audio, n_sources=args.n_sources, n_mixtures=args.n_mixtures,
-                      seed=args.seed, rows=rows, classes=args.classes, backend=args.backend, device=dev,
-                      binarize=args.binarize,
-                      nmf_library=SoloLibrary(args.data, split="train", classes=classes, soundfonts=nmf_fonts)
-                      if "nmf" in rows else None)
-    report["setup"].update({"checkpoint": str(args.checkpoint), "step": step, "model": name})
-    print(format_table(report))
-    print()
-    print(format_per_class(report))
-    for n, p in report["presence"].items():
-        print(f"presence ({n}): precision {p['precision']:.3f}, recall {p['recall']:.3f}, F1 {p['f1']:.3f}")
-    print(f"({report['setup']['n_mixtures']} mixtures of {args.n_sources} sources, split {args.split}, "
-          f"seed {args.seed}, {report['setup']['seconds']:.1f} s)")
-    report["differences"] = paired_differences(report, n_sources=args.n_sources,
-                                               pairs=((name, "mixture"), (name, "nmf")))
-    print("\n".join(report["differences"]["lines"]))
-    if args.json:
-        write_json(args.json, report)
-
-
 def cmd_separate(args) -> None:
     from ..inference.separate import separate_file
 
     classes = "auto" if args.classes in (None, "auto") else [c.strip() for c in args.classes.split(",") if c.strip()]
-    _check_sampling_steps(args.sampling_steps)
+    check_sampling_steps(args.sampling_steps)
     if args.prompt is not None:
         from .text import prompt_classes
 
@@ -280,26 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "message, where compiling fails")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="SDR/SIR/SAR/SI-SDR on seeded test mixtures")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--data", required=True)
-    e.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    e.add_argument("--n-sources", type=int, default=2)
-    e.add_argument("--n-mixtures", type=int, default=100)
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--classes", default="gt", choices=("gt", "auto"),
-                   help="gt: masks of the true classes (paper protocol); auto: classes found by the presence head")
-    e.add_argument("--backend", default="fast", choices=("fast", "mir_eval"))
-    e.add_argument("--soundfonts", default=None, help="comma-separated: mix clips of these SoundFonts only")
-    e.add_argument("--nmf-soundfonts", default=None,
-                   help="SoundFonts whose train clips NMF learns from (default: those of --soundfonts)")
-    e.add_argument("--binarize", action="store_true",
-                   help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
-    e.add_argument("--no-nmf", action="store_true")
-    e.add_argument("--json", default=None)
-    e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
-    e.add_argument("--device", default="auto", choices=DEVICES)
-    e.set_defaults(func=cmd_evaluate)
+    from .evaluate import add_evaluate_parser
+
+    add_evaluate_parser(sub)
 
     a = sub.add_parser("ablate", help="the paper's ablations (Tables III/IV, Figures 3/4, three sources), resumable")
     a.add_argument("--data", required=True)
