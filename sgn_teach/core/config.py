@@ -312,6 +312,7 @@ AUDIO_TEXT_PRESETS: dict[str, dict[str, Any]] = {
                                      val_mixtures=32, precision="fp32")}
     for name, dim, batch, steps in (("paper", 64, 32, 800), ("small", 64, 32, 800), ("tiny", 16, 8, 20))
 }
+SMALL_MIX = (1, 2, 2, 3)  # the small mask models' source counts: a quarter solos, half duets, a quarter trios
 CLASSIFIER_STEPS = {"paper": 1500, "small": 1500, "tiny": 20}  # the instrument classifier shares the embedding's crops
 # Timbre augmentation of its crops: pitch ±2 semitones, tilt ±3 dB/octave, EQ ±8 dB, a room for 30 % of crops.
 AUDIO_TEXT_AUGMENT = dict(enabled=True, gain=(0.5, 1.5), pitch_semitones=2.0, tilt_db_per_octave=3.0, eq_db=8.0,
@@ -400,6 +401,9 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
         )
     else:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    if name == "small" and variant in MODEL_VARIANTS:  # the shipped mask models' recipe (README, "Named outputs"):
+        cfg.train.n_sources_mix = SMALL_MIX         # mixtures of 1, 2 and 3 sources in every batch ...
+        cfg.train.steps, cfg.train.val_every = 8000, 1000  # ... over twice the steps
     if variant in ("audio_text", "classifier"):  # crops of solo clips: their own width and training settings
         cfg.model.dim = AUDIO_TEXT_PRESETS[name]["dim"]
         cfg.augment = AugmentConfig(**AUDIO_TEXT_AUGMENT)
