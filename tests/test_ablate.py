@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -72,14 +73,36 @@ def test_playground_settings():
         build_config("unet", 10)
 
 
-def test_playground_runs_and_compares(synth_library):
-    pg = Playground(synth_library, preset="tiny", val_mixtures=8)
+def test_playground_runs_and_compares(synth_library, tmp_path):
+    pg = Playground(synth_library, preset="tiny", val_mixtures=8, runs_dir=tmp_path / "pg")
     a = pg.run("sgn", steps=3)
     b = pg.run("baseline", steps=3, w_rec=1.0)
     assert len(pg.rows) == 2 and a["sdr_low"] <= a["sdr"] <= a["sdr_high"] and np.isfinite(b["sdr"])
     assert "baseline, 3 steps, w_rec=1.0" in pg.table()
     fig = pg.plot()
     assert len(fig.axes[0].patches) == 2
+    # every run keeps its model (to listen to) and its per-source scores (so two rows pair by mixture)
+    assert all(os.path.isfile(r["checkpoint"]) for r in pg.rows) and len(a["scores"]) == 16
+    mean, low, high = pg.paired(0, 1)
+    assert low <= mean <= high and mean == pytest.approx(np.mean(a["scores"]) - np.mean(b["scores"]), abs=1e-6)
+    c = pg.run("sgn", steps=3, n_sources=3)
+    assert len(c["scores"]) == 24
+    with pytest.raises(ValueError, match="do not pair"):
+        pg.paired(0, 2)
+
+
+def test_the_playground_widget_comes_back_after_a_failed_run(synth_library, tmp_path, capsys):
+    from sgn_teach.widgets.playground import playground_widget
+
+    pg = Playground(synth_library, preset="tiny", val_mixtures=8, runs_dir=tmp_path / "pg")
+    panel = playground_widget(pg)
+    controls = panel.children[0].children
+    button = controls[-1]
+    steps = next(c for c in controls if getattr(c, "description", "") == "steps")
+    steps.min, steps.value = 0, 0  # a setting the run refuses
+    button.click()
+    assert not button.disabled and pg.rows == []
+    assert "error: steps must be at least 1" in capsys.readouterr().out  # (an Output widget prints here without a kernel)
 
 
 def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):

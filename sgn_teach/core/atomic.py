@@ -13,6 +13,7 @@ library reader skips hidden files anyway).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -22,23 +23,49 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import OutputError
+
 TMP_PREFIX = ".tmp-"
+
+
+WRITE_ERRNOS = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "disk quota exceeded",
+                errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted",
+                errno.EFBIG: "file too large", errno.EIO: "input/output error"}
+
+
+def write_failure(path: str | os.PathLike, exc: BaseException) -> OutputError | None:
+    """The one-line OutputError for a failed write of `path` (a full disk, a read-only or forbidden place),
+    or None when `exc` is not such a failure. PyTorch reports a full disk as a RuntimeError."""
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        return OutputError(f"{path}: cannot write: {exc.strerror or WRITE_ERRNOS[exc.errno]}")
+    if isinstance(exc, RuntimeError) and ("write failed" in str(exc) or "No space left" in str(exc)):
+        return OutputError(f"{path}: cannot write: {WRITE_ERRNOS[errno.ENOSPC]} (or the device failed)")
+    return None
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
-    """Yield a temp path next to `path`; on success it becomes `path`, on error it is removed."""
+    """Yield a temp path next to `path`; on success it becomes `path`, on error it is removed.
+
+    A write that fails for want of space or permission becomes one :class:`OutputError` line naming `path`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=suffix or path.suffix, dir=path.parent, prefix=TMP_PREFIX)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=suffix or path.suffix, dir=path.parent, prefix=TMP_PREFIX)
+        os.close(fd)
+    except OSError as exc:
+        raise (write_failure(path, exc) or exc) from None
     try:
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        failure = write_failure(path, exc)
+        if failure is not None:
+            raise failure from None
         raise
 
 
@@ -91,6 +118,28 @@ def remove_stale_tmp(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_staging(folder: Path, prefix: str) -> list[Path]:
+    """Delete the staging folders ``<prefix><pid>-*`` in `folder` whose process is gone (a killed `separate`
+    leaves one, with its temp stream: tens of MB); those of a live process are left alone."""
+    removed = []
+    for p in folder.glob(prefix + "*"):
+        pid = p.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
 class AtomicDir:
     """Write a set of files into `target` all at once (see :func:`atomic_dir`).
 
@@ -105,6 +154,7 @@ class AtomicDir:
             raise FileExistsError(f"{self.target} exists and is not a folder")
         self.fresh = not self.target.exists()
         self._made: list[Path] = []          # parent folders we created (removed again on failure)
+        self.removed: list[Path] = []        # a killed run's staging folders, cleared on the way in
         self.tmp = None
         try:
             if self.fresh:
@@ -116,10 +166,14 @@ class AtomicDir:
                 for m in reversed(missing):
                     m.mkdir()
                     self._made.append(m)
-                # a sibling of the target: renamed to it in one step at the end
-                self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + self.target.name + "-", dir=self.target.parent))
+                # a sibling of the target (renamed to it in one step at the end), named with our pid so that the next
+                # run into `target` can tell a killed run's leftovers from a live one's
+                prefix = f"{TMP_PREFIX}{self.target.name}-"
+                self.removed = remove_dead_staging(self.target.parent, prefix)
+                self.tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=self.target.parent))
             else:
-                self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.target))
+                self.removed = remove_dead_staging(self.target, TMP_PREFIX)
+                self.tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=self.target))
         except BaseException:
             self.abort()
             raise

@@ -334,6 +334,37 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def check(self) -> None:
+        """ValueError naming the first setting out of its range (a config read from a file may be anything)."""
+        def need(ok: bool, what: str, value: Any) -> None:
+            if not ok:
+                raise ValueError(f"{what} = {value!r}")
+
+        def count(v: Any, low: int = 1) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+        def positive(v: Any) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+        a, m = self.audio, self.model
+        need(count(a.sample_rate, 1000) and a.sample_rate <= 384000, "audio.sample_rate", a.sample_rate)
+        need(count(a.n_fft, 16), "audio.n_fft", a.n_fft)
+        need(count(a.hop_length) and a.hop_length <= a.n_fft, "audio.hop_length", a.hop_length)
+        need(count(a.n_samples) and a.n_samples >= a.n_fft, "audio.n_samples", a.n_samples)
+        need(count(a.n_freq_warped, 8), "audio.n_freq_warped", a.n_freq_warped)
+        for name in ("n_classes", "unet_levels", "ngf", "dim", "heads", "patch_size", "n_sources", "text_dim"):
+            need(count(getattr(m, name)), f"model.{name}", getattr(m, name))
+        need(count(m.depth, 0), "model.depth", m.depth)
+        d = self.diffusion
+        if d is not None:
+            for name in ("mag_ref", "data_scale", "max_ratio"):
+                need(positive(getattr(d, name)), f"diffusion.{name}", getattr(d, name))
+            need(positive(d.mag_max) and d.mag_max > d.mag_ref, "diffusion.mag_max", d.mag_max)
+            for name in ("timesteps", "channels", "levels", "emb_dim", "heads", "stem"):
+                need(count(getattr(d, name)), f"diffusion.{name}", getattr(d, name))
+            need(count(d.sampling_steps) and d.sampling_steps <= d.timesteps, "diffusion.sampling_steps",
+                 d.sampling_steps)
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 

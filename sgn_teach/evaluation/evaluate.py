@@ -172,6 +172,12 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
             estimates["nmf"] = frontend.apply_linear_masks(masks_lin, feats["stft"])
         ref = sources.double().cpu().numpy()
         cls = batch["class_idx"].numpy()
+        for name in models:
+            if not bool(torch.isfinite(estimates[name]).all()):
+                from ..core.errors import CheckpointError
+
+                raise CheckpointError(f"{name}: the model's estimates are not finite (NaN or infinite): its weights "
+                                      "or config are damaged; no score is reported")
         for name, est in estimates.items():
             est = est.double().cpu().numpy()
             if permute.get(name, False) and est.shape[1] > ref.shape[1]:  # more slots than sources: the best N

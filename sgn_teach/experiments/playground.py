@@ -61,22 +61,32 @@ class Playground:
         preset: "tiny" (default, seconds) or "small" (minutes).
         val_mixtures: how many fixed validation mixtures score each run.
         device: "auto", "cpu", "cuda".
+        runs_dir: where each run's folder is kept (its model.pt: listen to it, evaluate it); default a new
+            folder under the course cache (``SGN_CACHE``), printed by :attr:`runs_dir`.
     """
 
     def __init__(self, data: str | Path | None = None, preset: str = "tiny", val_mixtures: int = 64,
-                 device: str = "cpu") -> None:
-        from ..course import course_data
+                 device: str = "cpu", runs_dir: str | Path | None = None) -> None:
+        from ..course import cache_dir, course_data
 
         self.data = Path(data) if data is not None else course_data()
         self.preset = preset
         self.val_mixtures = val_mixtures
         self.device = device
+        if runs_dir is None:
+            (cache_dir() / "playground").mkdir(parents=True, exist_ok=True)
+            runs_dir = tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache_dir() / "playground")
+        self.runs_dir = Path(runs_dir)
         self.rows: list[dict[str, Any]] = []
         self.reference: list[dict[str, Any]] = []
 
     def run(self, variant: str = "sgn", steps: int = 200, label: str | None = None, progress: bool = False,
-            **settings: Any) -> dict[str, Any]:
-        """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval, seconds."""
+            n_sources: int = 2, **settings: Any) -> dict[str, Any]:
+        """Train one short run and append its row: label, settings, SDR/SI-SDR mean with a 95 % interval,
+        seconds, the run's `checkpoint` (kept in :attr:`runs_dir`) and its per-source `scores` on the fixed
+        validation mixtures of `n_sources` sources (so two rows pair mixture by mixture: :meth:`paired`).
+
+        Interrupted (Ctrl-C), the run keeps its checkpoint.pt in its folder and no row is added."""
         from ..data import SoloLibrary
         from ..evaluation.evaluate import evaluate
         from ..hub.build import load_checkpoint
@@ -86,21 +96,32 @@ class Playground:
         cfg = build_config(variant, steps, self.preset, **dict(settings))
         cfg.train.val_mixtures = self.val_mixtures
         t0 = time.time()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = trained_run(cfg, self.data, Path(tmp) / "run", device=self.device, progress=progress,
-                               validate_during=False)
-            model, cfg_m, classes, _, _ = load_checkpoint(path)
+        run_dir = self.runs_dir / f"{len(list(self.runs_dir.glob('run-*'))):02d}-{variant}"
+        run_dir = run_dir.with_name("run-" + run_dir.name)
+        path = trained_run(cfg, self.data, run_dir, device=self.device, progress=progress, validate_during=False)
+        model, cfg_m, classes, _, _ = load_checkpoint(path)
         val = SoloLibrary(self.data, split="val", classes=classes)
-        rep = evaluate({"m": model}, val, cfg_m.audio, n_mixtures=self.val_mixtures, seed=2024, rows=(),
-                       progress=False)
+        rep = evaluate({"m": model}, val, cfg_m.audio, n_sources=n_sources, n_mixtures=self.val_mixtures, seed=2024,
+                       rows=(), progress=False)
         scores = rep["scores"]["m"]
-        groups = mixture_groups(len(scores["sdr"]), 2)  # a mixture's two sources resample together
+        groups = mixture_groups(len(scores["sdr"]), n_sources)  # a mixture's sources resample together
         mean, lo, hi = bootstrap_ci(scores["sdr"], groups=groups)
         row = {"label": label or _describe(variant, steps, settings), "variant": variant, "steps": steps,
-               "settings": dict(settings), "sdr": mean, "sdr_low": lo, "sdr_high": hi,
-               "si_sdr": rep["rows"]["m"]["si_sdr"], "seconds": round(time.time() - t0, 1)}
+               "preset": self.preset, "n_sources": n_sources, "settings": dict(settings), "sdr": mean,
+               "sdr_low": lo, "sdr_high": hi, "si_sdr": rep["rows"]["m"]["si_sdr"],
+               "seconds": round(time.time() - t0, 1), "checkpoint": str(path), "scores": scores["sdr"]}
         self.rows.append(row)
         return row
+
+    def paired(self, a: int, b: int) -> tuple[float, float, float]:
+        """SDR of row `a` minus row `b` on the same validation mixtures: (mean, low, high), a 95 % paired bootstrap
+        interval over mixtures (rows of the same number of sources)."""
+        from ..signal.stats import mixture_groups, paired_bootstrap_ci
+
+        ra, rb = self.rows[a], self.rows[b]
+        if ra["n_sources"] != rb["n_sources"]:
+            raise ValueError("rows scored on different numbers of sources do not pair")
+        return paired_bootstrap_ci(ra["scores"], rb["scores"], groups=mixture_groups(len(ra["scores"]), ra["n_sources"]))
 
     def add_reference(self, ablations_json: str | Path, n: int = 2) -> None:
         """Show the rows of a (shipped) ablation results file beside yours, marked as such."""

@@ -61,6 +61,10 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     state = read_checkpoint(path)
     try:
         cfg = Config.from_dict(json.loads(state["config"]))
+        cfg.check()
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its config is out of range ({describe_load_error(exc)})") from None
+    try:
         model = build_model(cfg.model, cfg.audio, diffusion=cfg.diffusion)
         load_weights(model, state["model"])
     except Exception as exc:

@@ -12,6 +12,7 @@ truncated checkpoint behind.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -24,6 +25,30 @@ from ..core.config import Config
 from ..core.errors import CheckpointError
 
 FORMAT = "sgn-teach-checkpoint-v1"
+
+
+def content_digest(state: dict[str, Any]) -> str:
+    """SHA-256 of what a checkpoint *is*: its weights (names, dtypes, shapes, bytes), config and class list.
+
+    Stored as ``state["sha256"]`` when saved and checked when read, so a flipped byte or an edited config
+    is an error, not a model that quietly separates differently.
+    """
+    h = hashlib.sha256()
+    h.update(state["config"].encode("utf-8"))
+    h.update(json.dumps(list(state["classes"])).encode("utf-8"))
+    for name in sorted(state["model"]):
+        t = state["model"][name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode("utf-8"))
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())  # the raw bytes, whatever the dtype
+    return h.hexdigest()
+
+
+def write_state(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Seal `state` with its :func:`content_digest` and write it atomically (a full disk: one OutputError line)."""
+    state = {**state, "sha256": content_digest(state)}
+    with atomic_path(Path(path), ".pt") as tmp:
+        torch.save(state, tmp)
+    return Path(path)
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config, classes: list[str], step: int,
@@ -46,9 +71,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
     state.update(tensors or {})
-    with atomic_path(path, ".pt") as tmp:
-        torch.save(state, tmp)
-    return path
+    return write_state(path, state)
 
 
 def describe_load_error(exc: BaseException, limit: int = 160) -> str:
@@ -129,6 +152,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         json.loads(state["config"])
     except (TypeError, ValueError):
         raise CheckpointError(f"{path}: its config is not JSON") from None
+    if "sha256" in state and state["sha256"] != content_digest(state):  # checkpoints before the seal have none
+        raise CheckpointError(f"{path}: its weights or config changed since it was saved (SHA-256 mismatch): "
+                              "the file is damaged or was edited; use an intact copy")
     return state
 
 

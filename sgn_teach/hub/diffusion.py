@@ -15,13 +15,10 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
-from ..core.atomic import atomic_path
 from ..core.config import Config
 from ..core.errors import CheckpointError
 from ..models.diffusion_separator import DiffusionSeparator
-from .checkpoint import load_weights, read_checkpoint
+from .checkpoint import load_weights, read_checkpoint, write_state
 from .shipped import shipped_checkpoint
 
 
@@ -85,8 +82,7 @@ def set_sampling_steps(path: str | os.PathLike, steps: int) -> None:
         raise ValueError(f"steps must be in 1…{cfg['diffusion'].get('timesteps', 1000)}, not {steps}")
     cfg["diffusion"]["sampling_steps"] = int(steps)
     state["config"] = json.dumps(cfg, indent=2, sort_keys=True)
-    with atomic_path(Path(path), ".pt") as tmp:
-        torch.save(state, tmp)
+    write_state(path, state)  # sealed again: its digest covers the config
 
 
 __all__ = ["default_sgn_checkpoint", "prepare_condition", "load_condition_weights", "set_sampling_steps"]

@@ -26,6 +26,7 @@ share (:func:`sgn_teach.inference.streaming.best_permutation`), so `source_1` st
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -34,10 +35,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ..core.atomic import AtomicDir
+from ..core.atomic import AtomicDir, write_failure
 from ..core.config import TRAIN_RMS
 from ..core.device import get_device
-from ..core.errors import ConfigError, DataError, OutputError
+from ..core.errors import CheckpointError, ConfigError, DataError, OutputError
 from ..hub.build import load_checkpoint, require_separator
 from .figure import save_separation_figure
 from .presence import NO_PRESENCE_HEAD, PresenceMean, auto_from_presence, presence_mean
@@ -121,12 +122,18 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
 
 
 def train_level(state: dict) -> float:
-    """The median training-mixture RMS a checkpoint recorded, else :data:`TRAIN_RMS`."""
+    """The median training-mixture RMS a checkpoint recorded, else :data:`TRAIN_RMS`; CheckpointError for a
+    recorded level that is not a positive number (windows would be scaled by it)."""
     try:
         level = json.loads(state.get("extra", "{}")).get("train_mix_rms")
     except (TypeError, ValueError, AttributeError):
         level = None
-    return float(level) if level else TRAIN_RMS
+    if level is None:
+        return TRAIN_RMS
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level) or level <= 0:
+        raise CheckpointError(f"its recorded training level train_mix_rms = {level!r} is not a positive number: "
+                              "the checkpoint is damaged or was edited")
+    return float(level)
 
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
@@ -164,10 +171,15 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
         names, presence, final = _separate_into(staging, model, cfg, class_names, names, idx, in_path, dev,
                                                 batch_size, train_level(state), figure)
         staging.commit()
-    except (OSError, sf.SoundFileError) as exc:
+    except (OSError, sf.SoundFileError, RuntimeError) as exc:
         staging.abort()
-        raise OutputError(f"{out_dir}: writing the output failed ({getattr(exc, 'strerror', None) or exc}); "
-                          "nothing was written") from None
+        failure = write_failure(out_dir, exc)
+        if failure is None and not isinstance(exc, (OSError, sf.SoundFileError)):
+            raise
+        reason = str(failure).split(": ", 1)[1] if failure is not None else (getattr(exc, "strerror", None) or exc)
+        if str(reason) == "System error.":  # libsndfile's word for a write the system refused (often a full disk)
+            reason = "the system refused the write: is the disk full?"
+        raise OutputError(f"{out_dir}: writing the output failed ({reason}); nothing was written") from None
     except BaseException:
         staging.abort()
         raise

@@ -31,6 +31,7 @@ import torch
 import torchaudio
 
 from ..core.config import TRAIN_RMS
+from ..core.errors import CheckpointError
 from ..models.interface import masks_for, presence_probabilities
 from ..signal.spectral import SpectralFrontEnd
 
@@ -234,6 +235,9 @@ class WindowSeparator:
         wanted = None if self.indices is None else self.indices.expand(len(frames), -1)  # (W, N): the same in every window
         masks = masks_for(self.model, a["log_mag"], wanted).masks  # (W, N, F, T): classes asked for, or SoP's slots
         est = self.frontend.apply_masks(masks, a["stft"]).cpu().numpy()
+        if not np.all(np.isfinite(est)):  # a damaged checkpoint: never write a file of NaN (or its −32768 PCM)
+            raise CheckpointError("the model's estimate is not finite (NaN or infinite): its weights or config are "
+                                  "damaged; nothing was written")
         est = est / gain[:, :, None]  # (W, N, size), undo the gain
         if not self.conditioned and est.shape[1] > 1:
             for w in range(len(est)):  # keep each slot one instrument across windows
