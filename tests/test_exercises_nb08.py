@@ -39,6 +39,9 @@ def test_consistent_masks(capsys):
     same[0, 0, 1] = same[0, 0, 0] = torch.where(nb08.consistency_target(8, 8)[0, 0] > 0, 20.0, -20.0)
     assert nb08.check_consistent_masks(same) is False                                # consistent, but the same mask twice
     assert nb08.check_consistent_masks(_split_masks().flip(1)) is False              # caption 1 takes mixture 2's bins
+    both = _split_masks()
+    both[0, 1, 0] = both[0, 1, 1] = torch.where(nb08.consistency_target(8, 8)[0, 1] > 0, 20.0, -20.0)
+    assert nb08.check_consistent_masks(both) is False  # caption 2's entities both take all of its bins (issue 24)
     assert nb08.check_consistent_masks(torch.zeros(1, 2, 2, 8, 8)) is False          # the shipped placeholder
     out = capsys.readouterr().out
     assert "Any split" not in out.split("✘")[-1]

@@ -23,7 +23,15 @@ from sgn_teach.data.classes import MUSIC11_NAMES
 from sgn_teach.hub.audio_text import freeze, load_audio_text, save_audio_text, shipped_path
 from sgn_teach.hub.build import build_model
 from sgn_teach.losses import weighted_bce
-from sgn_teach.losses.text import bimodal_loss, consistency_loss, contrastive_loss, mix_of_mixtures_loss, supervised_loss
+from sgn_teach.losses.text import (
+    bimodal_contrastive_loss,
+    bimodal_loss,
+    consistency_loss,
+    consistency_union_loss,
+    contrastive_loss,
+    mix_of_mixtures_loss,
+    supervised_loss,
+)
 from sgn_teach.models.audio_text import CourseAudioText
 from sgn_teach.signal.spectral import SpectralFrontEnd
 from sgn_teach.signal.stats import bootstrap_ci, paired_bootstrap_ci, paired_bootstrap_ratio_ci, per_mixture
@@ -138,17 +146,17 @@ def test_film_starts_as_identity():
 
 # --------------------------------------------------------------------------- losses
 
-def test_consistency_is_the_bce_of_the_union_of_a_captions_entity_masks():
+def test_the_union_form_is_the_bce_of_the_union_of_a_captions_entity_masks():
     torch.manual_seed(0)
     logits = torch.randn(2, 2, 3, 4, 5)                      # (B, caption, entity, F, T)
     target = (torch.rand(2, 2, 4, 5) > 0.5).float()
     w = torch.rand(2, 1, 4, 5) + 0.1
     union = 1 - (1 - torch.sigmoid(logits)).prod(2)          # (B, caption, F, T)
     expected = (w * torch.nn.functional.binary_cross_entropy(union, target, reduction="none")).mean()
-    torch.testing.assert_close(consistency_loss(logits, target, w), expected, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(consistency_union_loss(logits, target, w), expected, rtol=1e-4, atol=1e-6)
 
 
-def test_consistency_rewards_masks_that_rebuild_their_own_mixture_and_stays_finite():
+def test_the_union_form_rewards_masks_that_rebuild_their_own_mixture_and_stays_finite():
     target = torch.zeros(1, 2, 4, 6)
     target[:, 0, :, :3] = 1                                   # mixture 1 owns the first 3 frames, mixture 2 the rest
     target[:, 1] = 1 - target[:, 0]
@@ -157,9 +165,44 @@ def test_consistency_rewards_masks_that_rebuild_their_own_mixture_and_stays_fini
     tiled[:, 0, 0, :, :3] = 30
     tiled[:, 1, 0, :, 3:] = 30
     swapped = tiled.flip(1)                                   # caption 1's entities take mixture 2's frames
-    good, bad = consistency_loss(tiled, target, w), consistency_loss(swapped, target, w)
+    good, bad = consistency_union_loss(tiled, target, w), consistency_union_loss(swapped, target, w)
     assert torch.isfinite(good) and torch.isfinite(bad)
     assert good < 1e-6 < 1.0 < bad
+
+
+def _two_captions():
+    """|X| of a mixture of mixtures whose first 3 frames are caption 1's mixture and the rest caption 2's."""
+    mix = torch.rand(1, 1, 4, 6) + 0.5                        # (B, 1, F, T)
+    part = torch.zeros(1, 2, 4, 6)
+    part[:, 0, :, :3], part[:, 1, :, 3:] = mix[:, 0, :, :3], mix[:, 0, :, 3:]
+    return mix, part
+
+
+def test_consistency_asks_the_entities_to_split_their_mixture_not_to_copy_it():
+    """The authors' sum: two entities that each take all of x_i cost (the union form scored that 2e-9);
+    entities that share x_i's bins between them cost nothing. Bins where x_i is silent weigh log1p(0) = 0:
+    keeping the other mixture out is left to the other losses (unsup's mask of x_i in the mixture of mixtures)."""
+    mix, part = _two_captions()
+    split = torch.full((1, 2, 2, 4, 6), -30.0)                # (B, caption, entity, F, T)
+    split[:, 0, 0, :2, :3] = split[:, 0, 1, 2:, :3] = 30      # caption 1's entities share its frames' bins
+    split[:, 1, 0, :2, 3:] = split[:, 1, 1, 2:, 3:] = 30
+    copied = split.clone()
+    copied[:, 0, :, :, :3] = 30                               # both entities of caption 1 take all of x_1
+    leaky = split.clone()
+    leaky[:, 0, 0, :, 3:] = 30                                # caption 1's first entity also takes x_2's bins
+    assert float(consistency_loss(split, mix, part)) < 1e-6
+    assert float(consistency_loss(copied, mix, part)) > 0.1
+    assert float(consistency_loss(leaky, mix, part)) < 1e-6    # weighted by log1p|X_1| = 0 there
+    target = (part > 0).float()
+    assert float(consistency_union_loss(copied, target, torch.ones(1, 1, 4, 6))) < 1e-6  # what the union form missed
+
+
+def test_the_contrastive_bimodal_loss_picks_each_estimates_entity_among_the_batchs():
+    text = torch.nn.functional.normalize(torch.randn(5, 8), dim=-1)
+    labels = torch.tensor([0, 3, 4, 3])                       # two prompts of class 3: both positives
+    right, acc_right = bimodal_contrastive_loss(text[labels], text[labels], labels, logit_scale=20.0)
+    wrong, acc_wrong = bimodal_contrastive_loss(text[torch.tensor([3, 0, 0, 4])], text[labels], labels, 20.0)
+    assert right < wrong and acc_right == 1.0 and acc_wrong == 0.0
 
 
 def test_bimodal_loss_prefers_the_right_entity():

@@ -237,11 +237,21 @@ class WeakConfig:
     w_bimodal: float = option(0.1, "weight of the bi-modal loss")
     w_consistency: float = option(1.0, "weight of the consistency loss")
     w_sup: float = 1.0
-    temperature: float = 0.07      # of the bi-modal softmax over the class prompts
+    temperature: float = 0.07      # of the closed-set bi-modal softmax (bimodal_form "classes" only)
+    consistency_form: str = option("sum", "consistency loss: sum (the authors': the entities' masked magnitudes "
+                                   "add up to the caption's, L1 weighted by log1p) or union (ours before: BCE of the "
+                                   "union of the entity masks)", ("sum", "union"))
+    bimodal_form: str = option("contrastive", "bi-modal loss: contrastive (the paper's: audio→text InfoNCE over the "
+                               "batch's entity prompts at the embedding's own temperature) or classes (a softmax "
+                               "over the fixed class prompts)", ("contrastive", "classes"))
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sup_fraction <= 1.0:
             raise ValueError(f"sup_fraction must be in [0, 1], not {self.sup_fraction}")
+        if self.consistency_form not in ("sum", "union"):
+            raise ValueError(f"consistency_form must be 'sum' or 'union', not {self.consistency_form!r}")
+        if self.bimodal_form not in ("contrastive", "classes"):
+            raise ValueError(f"bimodal_form must be 'contrastive' or 'classes', not {self.bimodal_form!r}")
         if not (self.unsup or self.bimodal or self.consistency or self.sup_fraction > 0):
             raise ValueError("switch on at least one loss (unsup, bimodal, consistency) or give sup_fraction > 0")
 

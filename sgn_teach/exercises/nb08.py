@@ -44,8 +44,10 @@ def consistency_target(n_freq: int = 16, n_frames: int = 16) -> torch.Tensor:
 
 
 def check_consistent_masks(mask_logits: Any, limit: float = 0.01) -> bool:
-    """Exercise 2: mask logits (1, 2, 2, F, T) — caption, entity — whose consistency loss against
-    :func:`consistency_target` is below `limit`, with *different* masks for the two entities of caption 1."""
+    """Exercise 2: mask logits (1, 2, 2, F, T) — caption, entity — whose consistency loss (the authors' sum form,
+    on a mixture of mixtures of unit magnitude whose lower half is caption 1's and upper half caption 2's) is below
+    `limit`, with *different* masks for the two entities of caption 1. Two entities that both take all of their
+    caption's bins fail: their masked magnitudes add up to twice the caption's."""
     import torch
 
     from ..losses.text import consistency_loss
@@ -54,20 +56,20 @@ def check_consistent_masks(mask_logits: Any, limit: float = 0.01) -> bool:
         shape = tuple(mask_logits.shape) if isinstance(mask_logits, torch.Tensor) else type(mask_logits).__name__
         return report(False, "", f"expected a tensor of shape (1, 2, 2, F, T) — caption, entity, bins — got {shape}")
     logits = mask_logits.detach().float()
-    target = consistency_target(*logits.shape[-2:])
-    loss = float(consistency_loss(logits, target, torch.ones(1, 1, *logits.shape[-2:])))
+    target = consistency_target(*logits.shape[-2:])                     # (1, 2, F, T): each caption's bins
+    loss = float(consistency_loss(logits, torch.ones(1, 1, *logits.shape[-2:]), target))  # |X| = 1, |X_i| = its half
     masks = torch.sigmoid(logits)
     different = float((masks[0, 0, 0] - masks[0, 0, 1]).abs().max()) > 0.5
     ok = loss < limit and different
     if loss >= limit:
-        hint = (f"the consistency loss of your masks is {loss:.3g}, not below {limit}: together, caption 1's two "
-                "masks must cover the lower half of the bins (and nothing else), caption 2's the upper half; "
-                "logits of ±20 make masks of almost exactly 1 and 0")
+        hint = (f"the consistency loss of your masks is {loss:.3g}, not below {limit}: caption 1's two masks must "
+                "add up to 1 on the lower half of the bins and 0 elsewhere (each bin taken by exactly one of them, "
+                "not by both), caption 2's on the upper half; logits of ±20 make masks of almost exactly 1 and 0")
     else:
         hint = "the loss is small, but caption 1's two masks are (nearly) the same: let them share its bins differently"
-    return report(ok, "Any split of mixture 1's bins between its two entities is consistent — the loss only asks "
-                      "that together they rebuild mixture 1 and take nothing of mixture 2. *Which* bins are the "
-                      "cello's is the bi-modal loss's question.", hint)
+    return report(ok, "Any split of mixture 1's bins between its two entities is consistent — the loss asks that "
+                      "their parts add up to mixture 1, no more and no less, and take nothing of mixture 2. *Which* "
+                      "bins are the cello's is the bi-modal loss's question.", hint)
 
 
 def check_labelled_count(answer: Any, n_items: int = 1000, seed: int = 0, fraction: float = 0.05) -> bool:

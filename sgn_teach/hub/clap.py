@@ -87,6 +87,10 @@ class ClapEmbedding(nn.Module):
     def dim(self) -> int:
         return int(self.model.config.projection_dim)
 
+    def similarity_scale(self) -> float:
+        """CLAP's learned inverse temperature of audio→text similarities, exp(logit_scale_a)."""
+        return float(self.model.logit_scale_a.exp())
+
     def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
         """(B, L) at `source_rate` → CLAP's input features (B, 1 or 4, frames, mel), differentiably.
 

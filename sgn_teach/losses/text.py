@@ -6,20 +6,21 @@ All spectrogram tensors are on the warped grid; masks are sigmoid(mask logits).
   separator hears the mixture of two captioned mixtures, is prompted with
   each caption and must give back that mixture — SoP's mix-and-separate one
   level up, with whole mixtures as the "sources". No solo source is needed.
-* **bi-modal similarity** (:func:`bimodal_loss`): each *entity* of a caption
-  ("cello") is separated from the mixture of mixtures; the audio–text model must find
-  that estimate closer to the text of its entity than to the text of every
-  other class (a softmax over the C class prompts at temperature τ).
-* **consistency** (:func:`consistency_loss`): the entities of caption i,
-  each separated from the *mixture of mixtures*, must add back up to mixture
-  i — the parts named by a caption rebuild the audio it captions, and nothing
-  of the other mixture. With the mixture's phase, Σ_k ŝ_k = iSTFT((Σ_k M_k)·X);
-  with binary masks that is x_i exactly when the entity masks of caption i
-  together cover the bins of x_i and no others, so the loss is the weighted
-  BCE of their union 1 − Π_k (1 − M_k) against x_i's mask in the mixture of
-  mixtures (the target `unsup` uses). It is what turns a caption into a
-  lesson about each entity: "cello" must leave out every bin of the other
-  mixture, whatever instruments that one holds.
+* **bi-modal similarity** (:func:`bimodal_contrastive_loss`, the paper's): each *entity*
+  of a caption ("cello") is separated from the mixture of mixtures; its estimate's
+  audio embedding must pick its entity's text among the texts of all the entities of
+  the batch (audio→text InfoNCE at the audio–text model's own temperature, every
+  prompt of the same class a positive). :func:`bimodal_loss` is the closed-set
+  variant we used first — a softmax over the C fixed class prompts — kept to compare.
+* **consistency** (:func:`consistency_loss`, the authors' form): the entities of
+  caption i, each separated from the *mixture of mixtures* X, must add up to
+  caption i's part of it: the L1 distance of Σ_k M_k·|X| to |X_i|, each bin weighted
+  by log1p|X_i|. Two entities that each take all of x_i cost (the sum is twice
+  |X_i|); entities that split x_i between them cost nothing. Bins where x_i is silent
+  weigh log1p(0) = 0, so keeping the other mixture out is left to the other losses
+  (`unsup` asks for x_i's mask there). :func:`consistency_union_loss` is the form we used before
+  — the BCE of the union 1 − Π_k (1 − M_k) against x_i's mask — which two identical
+  full masks satisfy, so it does not make the entities split the mixture.
 * **supervised** (:func:`supervised_loss`): where solo sources are known, SoP's
   weighted BCE against their mask targets (the supervised model, and the
   labelled share of the semi-supervised one).
@@ -39,8 +40,26 @@ def mix_of_mixtures_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight
     return weighted_bce(mask_logits, target, weight)
 
 
-def consistency_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """The entity masks of each caption should rebuild that caption's mixture inside the mixture of mixtures.
+def consistency_loss(mask_logits: torch.Tensor, mix_mag: torch.Tensor, part_mag: torch.Tensor) -> torch.Tensor:
+    """The entities of each caption, separated from the mixture of mixtures, add up to that caption's part of it.
+
+    Args:
+        mask_logits: (B, P, n, F, T) logits of the n entities of each of the P captions.
+        mix_mag: (B, 1, F, T) |X|, the mixture of mixtures' magnitude.
+        part_mag: (B, P, F, T) |X_i|, the magnitude of caption i's mixture inside it.
+
+    Returns:
+        mean over bins of log1p(|X_i|) · | Σ_k σ(l_k)·|X| − |X_i| | (scalar): 0 when the entity masks of each
+        caption rebuild its part, neither more nor less, wherever that part sounds.
+    """
+    est = torch.sigmoid(mask_logits.float()).sum(2) * mix_mag.float()   # Σ_k M_k |X|: (B, P, n, F, T) → (B, P, F, T)
+    part = part_mag.float()
+    return (torch.log1p(part) * (est - part).abs()).mean()
+
+
+def consistency_union_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The form we used before the authors' (kept to compare): the union of each caption's entity masks should
+    be that caption's mask inside the mixture of mixtures.
 
     Args:
         mask_logits: (B, P, n, F, T) logits of the n entities of each of the P captions, all separated
@@ -77,6 +96,27 @@ def bimodal_loss(audio_emb: torch.Tensor, class_text: torch.Tensor, labels: torc
     return loss, (logits.argmax(1) == labels).float().mean().detach()
 
 
+def bimodal_contrastive_loss(audio_emb: torch.Tensor, text_emb: torch.Tensor, labels: torch.Tensor,
+                             logit_scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's bi-modal loss: each estimate's audio must pick its entity's text among the batch's entity texts.
+
+    Args:
+        audio_emb: (M, E) unit embeddings of the M entity estimates of the batch.
+        text_emb: (M, E) unit text embeddings of their M entity prompts, in the same order.
+        labels: (M,) the entity (class) of each: prompts of the same class are all positives.
+        logit_scale: the audio–text model's own inverse temperature (exp of its learned logit scale).
+
+    Returns:
+        (audio→text InfoNCE with several positives, the share of estimates whose best text is of their class).
+    """
+    logits = logit_scale * audio_emb.float() @ text_emb.float().T          # (M, M): estimate i against prompt j
+    positive = (labels[:, None] == labels[None, :]).float()                # (M, M)
+    log_p = F.log_softmax(logits, dim=1)
+    loss = -((log_p * positive).sum(1) / positive.sum(1)).mean()
+    accuracy = (positive.gather(1, logits.argmax(1, keepdim=True)) > 0).float().mean()
+    return loss, accuracy.detach()
+
+
 def supervised_loss(mask_logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
                     rows: torch.Tensor | None = None) -> torch.Tensor:
     """Weighted BCE on the rows whose solo sources are known: (B, K, F, T), (B, K, F, T), (B, 1, F, T),
@@ -105,4 +145,5 @@ def contrastive_loss(audio: torch.Tensor, text: torch.Tensor, labels: torch.Tens
     return 0.5 * (a2t + t2a)
 
 
-__all__ = ["contrastive_loss", "mix_of_mixtures_loss", "consistency_loss", "bimodal_loss", "supervised_loss"]
+__all__ = ["contrastive_loss", "mix_of_mixtures_loss", "consistency_loss", "consistency_union_loss", "bimodal_loss",
+           "bimodal_contrastive_loss", "supervised_loss"]

@@ -112,6 +112,10 @@ class CourseAudioText(nn.Module):
         """(B, L) waves at `sample_rate` → (B, E) unit vectors; differentiable with respect to the waves."""
         return F.normalize(self.audio(self.audio_input(wave)), dim=-1)
 
+    def similarity_scale(self) -> float:
+        """The learned inverse temperature of its similarities, exp(logit_scale) (≤ 100)."""
+        return float(self.logit_scale.exp())
+
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         """K texts → word indices (K, W), zero-padded; unknown words are 0 (ignored)."""
         rows = [[self.index.get(w, 0) for w in normalize_words(t)] or [0] for t in texts]

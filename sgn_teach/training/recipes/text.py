@@ -35,7 +35,14 @@ from ...data.captioned import CaptionedPairs, split_pairs
 from ...data.captions import entity_prompt, parse_entities
 from ...hub.audio_text import freeze, load_embedding
 from ...hub.build import build_model
-from ...losses.text import bimodal_loss, consistency_loss, mix_of_mixtures_loss, supervised_loss
+from ...losses.text import (
+    bimodal_contrastive_loss,
+    bimodal_loss,
+    consistency_loss,
+    consistency_union_loss,
+    mix_of_mixtures_loss,
+    supervised_loss,
+)
 from ...signal.spectral import SpectralFrontEnd
 from ...signal.targets import mask_target, sop_weight
 from .base import Prepared, Recipe, StepOutput, copy_config, libraries, separation_scores
@@ -100,13 +107,20 @@ def weak_step(model: torch.nn.Module, embedding: torch.nn.Module, batch: dict, f
             ent_logits = out[:, -2 * n:]                                        # (B, 2n, F, T)
             if w.consistency:
                 per_caption = ent_logits.reshape(B, 2, n, *ent_logits.shape[-2:])  # (B, 2n, ..) → (B, caption, entity, ..)
-                parts["consistency"] = consistency_loss(per_caption, target, weight)
+                if w.consistency_form == "sum":  # the authors': Σ_k M_k |X| against |X_i|
+                    parts["consistency"] = consistency_loss(per_caption, fm["mag_warped"], halves)
+                else:
+                    parts["consistency"] = consistency_union_loss(per_caption, target, weight)
                 total = total + w.w_consistency * parts["consistency"]
             if w.bimodal:
                 est = frontend.apply_masks(torch.sigmoid(ent_logits.float()), fm["stft"])  # (B, 2n, L) estimates
                 audio = embedding.audio_features(est.reshape(-1, est.shape[-1]))   # (B·2n, E)
-                parts["bimodal"], parts["bimodal_acc"] = bimodal_loss(audio, class_text, ent_mix.reshape(-1),
-                                                                      w.temperature)
+                labels = ent_mix.reshape(-1)                                        # (B·2n,) each estimate's entity
+                if w.bimodal_form == "contrastive":  # the paper's: InfoNCE over the batch's entity prompts
+                    parts["bimodal"], parts["bimodal_acc"] = bimodal_contrastive_loss(
+                        audio, class_text[labels], labels, embedding.similarity_scale())
+                else:  # closed set: a softmax over the C class prompts
+                    parts["bimodal"], parts["bimodal_acc"] = bimodal_loss(audio, class_text, labels, w.temperature)
                 total = total + w.w_bimodal * parts["bimodal"]
     labelled = batch["labelled"].to(dev)
     rows = torch.cat([labelled, labelled])                                    # (2B,) rows of [x1; x2]
