@@ -37,3 +37,19 @@ def lib_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_audio() -> AudioConfig:
     """The tiny preset's audio front-end: 16383 samples, 512 linear bins × 64 frames → 64×64 warped."""
     return get_preset("tiny").audio
+
+
+def run_cli(*args):
+    """`python -m sgn_teach ARGS` in this process (no second torch import): an object with `returncode`,
+    `stdout` and `stderr`, like subprocess.run's. (The wheel and demo tests run the real command.)"""
+    import contextlib
+    import io
+    import subprocess
+
+    from sgn_teach.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return subprocess.CompletedProcess(["python", "-m", "sgn_teach", *map(str, args)], code, out.getvalue(),
+                                       err.getvalue())

@@ -1,14 +1,13 @@
 """Training, resuming, checkpoints, evaluation, separation and the command line, end to end on tiny data."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import run_cli
 
 from sgn_teach.core.config import get_preset
 from sgn_teach.data import SoloLibrary, synth_library
@@ -23,9 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 
-def _cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "sgn_teach", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+def _cli(*args):
+    return run_cli(*args)  # in-process: the command line's whole path without a second Python start
 
 
 def _tiny(variant="sgn", steps=6):

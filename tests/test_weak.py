@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import run_cli
 from torch.utils.data import default_collate
 
 from sgn_teach.core.config import get_preset
@@ -459,8 +460,7 @@ def test_build_table_compares_paired_rows():
 # --------------------------------------------------------------------------- command line
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "sgn_teach", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+    return run_cli(*args)  # in-process: the command line's whole path without a second Python start
 
 
 def test_cli_train_text_and_separate_with_a_prompt(lib_root, tmp_path):
