@@ -1,12 +1,13 @@
 """Notebook 08's table: the paper's setting (Mahmud et al., ICLR 2024, Table 1) on the course data.
 
-Five text-conditioned separators, the same network, data, steps and seed, differing only in the losses:
+Six text-conditioned separators, the same network, data, steps and seed, differing only in the losses:
 
 | row | losses | solo sources |
 |---|---|---|
 | `unsup` | mix-and-separate on mixtures of mixtures | none |
 | `unsup+bimodal` | + bi-modal audio–text similarity | none |
 | `unsup+bimodal+consistency` | + consistency (the weakly-supervised model) | none |
+| `unsup+consistency` | mix-and-separate + consistency, no bi-modal loss (what consistency alone adds) | none |
 | `supervised` | weighted BCE against the solo sources | all |
 | `semi (5 %)` | the three weak losses + supervised on 5 % of the mixtures | 5 % |
 
@@ -47,6 +48,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "unsup": dict(unsup=True, bimodal=False, consistency=False, sup_fraction=0.0),
     "unsup+bimodal": dict(unsup=True, bimodal=True, consistency=False, sup_fraction=0.0),
     WEAK: dict(unsup=True, bimodal=True, consistency=True, sup_fraction=0.0),
+    "unsup+consistency": dict(unsup=True, bimodal=False, consistency=True, sup_fraction=0.0),
     "supervised": dict(unsup=False, bimodal=False, consistency=False, sup_fraction=1.0),
     "semi (5 %)": dict(unsup=True, bimodal=True, consistency=True, sup_fraction=0.05),
 }
