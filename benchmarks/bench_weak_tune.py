@@ -1,9 +1,11 @@
-"""How strongly should the bi-modal loss pull? Choose `w_bimodal` on *validation* mixtures, never on the test set.
+"""How strongly should the bi-modal and consistency losses pull? Choose the weights on *validation* mixtures,
+never on the test set.
 
-    python benchmarks/bench_weak_tune.py --data data/music11 --out outputs/weak_tune [--weights 0.1 1.0] [--steps 600]
+    python benchmarks/bench_weak_tune.py --data data/music11 --out outputs/weak_tune
+                                         [--weights 0.1:1 0.3:1 0.1:0.3] [--steps 600]
 
 Trains notebook 08's weakly-supervised model (`unsup+bimodal+consistency`) once per
-bi-modal weight, and the `unsup` baseline once, with everything else as in
+pair w_bimodal:w_consistency, and the `unsup` baseline once, with everything else as in
 ``benchmarks/bench_weak.py`` (same preset, steps, batch, seed, SoundFont, embedding).
 Then scores them all on the same seeded 2-source mixtures of the **val** clips and prints,
 per weight, the mean SDR / SIR / SAR, the paired-bootstrap 95 % interval of its
@@ -12,7 +14,7 @@ difference to `unsup`, and the bi-modal accuracy of its estimates over the last 
 separator learned to please the embedding, not to separate). The weight chosen here is ``WeakConfig.w_bimodal``; the table of
 notebook 08 then measures it once on the test clips.
 
-Resumable: finished runs (out/unsup, out/w<weight>) are read back. Fast check:
+Resumable: finished runs (out/unsup, out/b<w_bimodal>_c<w_consistency>) are read back. Fast check:
 --preset tiny --steps 4 --n-mixtures 4.
 """
 
@@ -29,10 +31,10 @@ from sgn_teach.core.device import get_device
 from sgn_teach.core.errors import SGNError
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
+from sgn_teach.experiments.runner import trained_run
 from sgn_teach.experiments.text_table import WEAK, variant_config
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.stats import paired_bootstrap_ci, per_mixture
-from sgn_teach.training import train
 from sgn_teach.training.common import MODEL_NAME
 
 
@@ -40,7 +42,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/music11")
     p.add_argument("--out", default="outputs/weak_tune")
-    p.add_argument("--weights", type=float, nargs="+", default=[0.1, 1.0])
+    p.add_argument("--weights", nargs="+", default=["0.1:1", "0.3:1", "0.1:0.3"],
+                   help="w_bimodal:w_consistency pairs")
     p.add_argument("--preset", default="small", choices=("tiny", "small", "paper"))
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--batch-size", type=int, default=8)
@@ -50,16 +53,17 @@ def main() -> int:
     args = p.parse_args()
     fonts = [f for f in args.soundfonts.split(",") if f] or None
     out = Path(args.out)
-    runs = {"unsup": out / "unsup", **{f"w_bimodal={w:g}": out / f"w{w:g}" for w in args.weights}}
+    pairs = {w: tuple(float(x) for x in w.split(":")) for w in args.weights}
+    runs = {"unsup": out / "unsup",
+            **{f"w_bimodal={b:g}, w_consistency={c:g}": out / f"b{b:g}_c{c:g}" for b, c in pairs.values()}}
     try:
-        for name, run in runs.items():
-            if (run / MODEL_NAME).exists():
-                continue
-            print(f"== training {name}")
+        for (name, run), weights in zip(runs.items(), [None, *pairs.values()]):
             cfg = variant_config("unsup" if name == "unsup" else WEAK, args.preset, args.steps, args.batch_size)
-            if name != "unsup":
-                cfg.weak.w_bimodal = float(name.split("=")[1])
-            train(cfg, args.data, run, device=args.device, resume=True, validate_during=False, soundfonts=fonts)
+            if weights is not None:
+                cfg.weak.w_bimodal, cfg.weak.w_consistency = weights
+            if not (run / MODEL_NAME).exists():
+                print(f"== training {name}")
+            trained_run(cfg, args.data, run, device=args.device, validate_during=False, soundfonts=fonts)
         dev = get_device(args.device)
         loaded = {name: load_checkpoint(run / MODEL_NAME, device=dev) for name, run in runs.items()}
         val = SoloLibrary(args.data, split="val", soundfonts=fonts)
