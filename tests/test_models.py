@@ -271,6 +271,24 @@ def test_hard_assignment_is_one_hot_with_gradients(training):
     assert grouping.to_k.weight.grad.abs().sum() > 0
 
 
+def test_an_empty_class_gets_a_bounded_gradient_under_hard_assignment():
+    """Issue 23: dividing by mass + 1e-6 passed a ×10⁶ straight-through gradient to a class no patch chose
+    (measured here: 5.7e5 at W_q). Floored at one patch, the grouped feature is 0 and the gradient stays O(1)."""
+    torch.manual_seed(0)
+    grouping = CategoryAwareGrouping(16, assign="hard").eval()
+    f_hat = torch.randn(1, 1, 16) + 0.01 * torch.randn(1, 20, 16)  # 20 similar patches
+    c_hat = torch.randn(1, 4, 16)
+    with torch.no_grad():  # choose ĉ_3 so that W_k ĉ_3 + b_k points against the patches' queries: no patch picks it
+        q_mean = grouping.to_q(f_hat).mean(1)[0]
+        target_k = -4 * q_mean / q_mean.norm() ** 2
+        c_hat[0, 3] = torch.linalg.solve(grouping.to_k.weight, target_k - grouping.to_k.bias)
+    g, A = grouping(f_hat, c_hat)
+    assert A[0, :, 3].sum() == 0  # no patch chose class 3
+    assert torch.allclose(g[0, 3], c_hat[0, 3] + grouping.to_out.bias, atol=1e-5)  # an empty group adds W_o·0
+    g[:, 3].sum().backward()
+    assert grouping.to_q.weight.grad.abs().max() < 10
+
+
 def test_class_constraint_loss_trains_to_zero():
     torch.manual_seed(0)
     transformer = ClassTokenTransformer(32, depth=1, heads=2, n_classes=11, n_patches=16)

@@ -50,7 +50,8 @@ class CategoryAwareGrouping(nn.Module):
         dim: D.
         assign: "softmax" (soft assignment, the default) or "hard" (straight-through Gumbel).
         tau: Gumbel-softmax temperature (only for assign="hard").
-        eps: keeps the normalisation Σ_p A_pi finite for a class that gets no patch.
+        eps: keeps the normalisation Σ_p A_pi finite for a class that gets no patch (soft assignment; with hard
+            assignment the patch count is floored at 1 instead, see :meth:`forward`).
 
     forward(patches f̂ (B, P, D), class_tokens ĉ (B, C, D)) → (g (B, C, D), A (B, P, C)).
     """
@@ -88,7 +89,10 @@ class CategoryAwareGrouping(nn.Module):
         v = self.to_v(patches)  # (B, P, D)
         grouped = torch.einsum("bpc,bpd->bcd", A, v)  # Σ_p A_pi W_v f̂_p: (B, C, D)
         mass = A.sum(dim=1).unsqueeze(-1)  # Σ_p A_pi: (B, C) → (B, C, 1) to broadcast over D
-        g = class_tokens + self.to_out(grouped / (mass + self.eps))  # eq. 6, residual on ĉ_i
+        # hard assignment: the mass is a count of patches; a class that gets none would divide its straight-through
+        # gradient by eps (×10⁶). Floored at one patch, its grouped feature is 0 and its gradient bounded.
+        denom = mass.clamp(min=1.0) if self.assign == "hard" else mass + self.eps
+        g = class_tokens + self.to_out(grouped / denom)  # eq. 6, residual on ĉ_i
         return g, A
 
 
