@@ -16,12 +16,22 @@ from sgn_teach.experiments.playground import Playground, build_config
 
 def test_grid_covers_the_papers_ablations():
     runs = {r.name: r for r in grid("small", (0, 1, 2))}
-    for v in ("baseline", "sct", "cag", "sgn", "sop"):
+    for v in ("baseline", "sct", "cag", "sgn", "attn", "sop"):
         assert all(f"{v}_s{s}" in runs for s in range(3))
     assert {r.overrides.get("model__depth") for r in runs.values()} >= {1, 4, 8}
     assert runs["sgn_hard_s1"].overrides == {"model__assign": "hard"}
     assert runs["sgn_mix23_s2"].overrides == {"train__n_sources_mix": (2, 3)}
-    assert len({r.name for r in grid("small", (0,), ("table3",))}) == 5
+    assert len({r.name for r in grid("small", (0,), ("table3",))}) == 6
+
+
+def test_every_row_of_the_grid_trains_the_same_losses():
+    """Issue 23: the presence loss is off for every row (baseline and SoP have no presence head)."""
+    from sgn_teach.experiments.ablate import _config
+
+    configs = [_config(run, "tiny", 5) for run in grid("tiny", (0, 1))]
+    assert {c.train.w_presence for c in configs} == {0.0}
+    assert {(c.train.w_rec, c.train.w_ce) for c in configs} == {(1.0, 1.0)}
+    assert {c.train.steps for c in configs} == {5}
 
 
 def test_embedding_scores_tell_clusters_from_noise():
@@ -46,7 +56,9 @@ def test_summary_pairs_scores_and_flags_noise():
                                                     for m in ("sdr", "sir", "sar", "si_sdr")}}}
         runs[f"cag_s{s}"] = {"n2": {"scores": {m: (base + 1.0 + rng.normal(0, 0.2, 200)).tolist()
                                                for m in ("sdr", "sir", "sar", "si_sdr")}}}
-    tables = summarize({"runs": runs})["n2"]
+    summary = summarize({"runs": runs})
+    assert "hierarchical" in summary["interval"]  # the results file says which interval it used
+    tables = summary["n2"]
     assert tables["sgn"]["seeds"] == 3 and "sdr_minus_sgn" not in tables["sgn"]
     d = tables["baseline"]["sdr_minus_sgn"]
     assert d["high"] < 0 and d["mean"] == pytest.approx(-1.0, abs=0.1)  # a real gap
@@ -113,12 +125,13 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| sgn | 1 |" in printed and "silhouette" in printed
     results = json.loads((out / "ablations.json").read_text())
-    assert set(results["tables"]["n2"]) == {"baseline", "sct", "cag", "sgn", "sop", "sgn_mix23"}
+    assert set(results["tables"]["n2"]) == {"baseline", "sct", "cag", "sgn", "attn", "sop", "sgn_mix23"}
+    assert "hierarchical" in results["tables"]["interval"] and results["setup"]["interval"] == results["tables"]["interval"]
     assert "sop" not in results["tables"]["n3"] and "sgn_mix23" in results["tables"]["n3"]
     assert {"SGN", "baseline", "SoP"} <= set(results["figure3"])
     assert (out / "figure3.png").exists() and (out / "table3.png").exists()
     weights = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")}
-    assert len(weights) == 6
+    assert len(weights) == 7
     assert cli.main(argv) == 0  # resumable: nothing is retrained or re-scored
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
     again = json.loads((out / "ablations.json").read_text())
@@ -156,16 +169,24 @@ def test_paired_difference_between_any_two_configurations():
             runs[f"{name}_s{s}"] = {"n2": {"scores": {"sdr": (base + shift + rng.normal(0, 0.2, 100)).tolist()}}}
     mean, low, high = paired_difference({"runs": runs}, "cag", "sct")
     assert 0 < low < mean < high and mean == pytest.approx(1.0, abs=0.1)
+    runs["cag_s1"]["n2"]["scores"]["sdr"] = (base + 4.0).tolist()  # seeds that disagree (+1 and +4 dB) ...
+    _, low2, high2 = paired_difference({"runs": runs}, "cag", "sct")
+    assert high2 - low2 > 2.0 > 5 * (high - low)  # ... widen the interval: seeds are resampled too
     assert paired_difference({"runs": runs}, "cag", "sgn") is None
     assert paired_difference({"runs": runs}, "cag", "sct", n=3) is None
 
 
 def test_shipped_results_and_paper_table_are_well_formed():
-    from sgn_teach.experiments.ablate import PAPER_TABLE3
+    from sgn_teach.experiments.ablate import PAPER_TABLE3, PAPER_TABLE4, PAPER_THREE_SOURCES
     from sgn_teach.hub.shipped import RESULTS_DIR, shipped_results
 
-    for name, row in PAPER_TABLE3.items():  # empty until copied from the paper; then keyed like our rows
-        assert name in ("baseline", "sct", "cag", "sgn") and set(row) <= {"sdr", "sir", "sar"}
+    assert set(PAPER_TABLE3) == {"baseline", "sct", "cag", "sgn"}  # keyed like our rows
+    for table in (PAPER_TABLE3, PAPER_TABLE4, PAPER_THREE_SOURCES):
+        assert all(set(row) == {"sdr", "sir", "sar"} for row in table.values())
+    # the paper's sentences: SCT adds 3.06 dB to the baseline, SCT and CAG together 3.69
+    assert PAPER_TABLE3["sct"]["sdr"] - PAPER_TABLE3["baseline"]["sdr"] == pytest.approx(3.06)
+    assert PAPER_TABLE3["sgn"]["sdr"] - PAPER_TABLE3["baseline"]["sdr"] == pytest.approx(3.69)
+    assert PAPER_TABLE4["depth 6"] == PAPER_TABLE3["sgn"]  # Table IV's default row is Table III's SGN
     results = shipped_results("small")
     assert (results is None) == (not (RESULTS_DIR / "ablations_small.json").is_file())
     if results is not None:  # what notebook 06 reads in full mode

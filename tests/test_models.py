@@ -16,6 +16,7 @@ from sgn_teach.losses import class_constraint_ce, sgn_loss, sop_weight
 from sgn_teach.models import (
     SGN,
     CategoryAwareGrouping,
+    ClassQueryAttention,
     ClassTokenTransformer,
     PatchEmbedding,
     PresenceHead,
@@ -26,7 +27,7 @@ from sgn_teach.models import (
     select_masks,
 )
 
-SGN_ONLY = ("sgn", "sct", "cag", "baseline")
+SGN_ONLY = ("sgn", "sct", "cag", "baseline", "attn")
 
 # Parameter counts of the `paper` preset (C=11, D=256, depth 6, U-Net 7 levels ngf 64,
 # SoP with N=2 outputs): they pin the architecture; a change here is a change of model.
@@ -35,6 +36,7 @@ PAPER_PARAMS = {
     "sct": 35_408_785,
     "cag": 35_669_126,
     "baseline": 30_535_299,
+    "attn": 35_671_953,  # the control: exactly SGN's parameters (issue 23), only the softmax's axis differs
     "sop": 30_239_620,
 }
 
@@ -150,8 +152,8 @@ def test_variant_shapes(preset, variant):
     P = (F_ // cfg.patch_size) * (T // cfg.patch_size)
     assert out["mask_logits"].shape == (B, C, F_, T)
     assert out["class_features"].shape == (B, C, D)
-    assert (out["token_logits"] is not None) == (variant in ("sct", "sgn"))
-    assert (out["assign"] is not None) == (variant in ("cag", "sgn"))
+    assert (out["token_logits"] is not None) == (variant in ("sct", "sgn", "attn"))
+    assert (out["assign"] is not None) == (variant in ("cag", "sgn", "attn"))
     assert (out["presence_logits"] is not None) == (variant != "baseline")
     if out["token_logits"] is not None:
         assert out["token_logits"].shape == (B, C, C)
@@ -178,6 +180,25 @@ def test_variant_components():
     assert parts["sct"].grouping is None and parts["sct"].transformer.class_tokens is not None
     assert parts["cag"].transformer.class_tokens is None and parts["cag"].class_queries is not None
     assert parts["sgn"].grouping is not None and parts["sgn"].transformer.token_head is not None
+    assert isinstance(parts["attn"].grouping, ClassQueryAttention) and parts["attn"].transformer.class_tokens is not None
+    assert type(parts["sgn"].grouping) is CategoryAwareGrouping
+
+
+def test_the_control_attends_over_patches_where_grouping_competes_over_classes():
+    """`attn` (issue 23's control) shares every weight with the grouping; only the softmax's axis differs."""
+    torch.manual_seed(0)
+    grouping = CategoryAwareGrouping(16)
+    control = ClassQueryAttention(16)
+    control.load_state_dict(grouping.state_dict())  # the same parameters, one for one
+    f_hat, c_hat = torch.randn(2, 10, 16), torch.randn(2, 4, 16)
+    _, A_group = grouping(f_hat, c_hat)
+    g, A_attn = control(f_hat, c_hat)
+    torch.testing.assert_close(A_group.sum(-1), torch.ones(2, 10))  # each patch shared out among the classes
+    torch.testing.assert_close(A_attn.sum(1), torch.ones(2, 4))  # each class reads a mean over the patches
+    logits = grouping.assignment_logits(f_hat, c_hat)
+    torch.testing.assert_close(A_attn, torch.softmax(logits, dim=1))
+    expected = c_hat + control.to_out(torch.einsum("bpc,bpd->bcd", A_attn, control.to_v(f_hat)))
+    torch.testing.assert_close(g, expected)
 
 
 def test_paper_preset_parameter_counts():

@@ -45,7 +45,8 @@ SAMPLE_RATE = 11025  # Hz: SoP's rate, every model's and the course data's (Audi
 TRAIN_RMS = 0.146    # median RMS of the course's training mixtures (measured): the level `separate` feeds a model
                      # whose checkpoint does not record its own (model.pt's `train_mix_rms`)
 
-MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "sop")  # the mask models: SGN's Table III and SoP
+MODEL_VARIANTS = ("sgn", "sct", "cag", "baseline", "attn", "sop")  # the mask models: SGN's Table III (+ our `attn`
+# control, sgn_teach.models.sgn) and SoP
 GENERATIVE_VARIANTS = ("diffusion",)  # sample each source's spectrogram instead of predicting a mask (notebook 07)
 # every model kind `train --model` accepts: the mask models, the generative one, the text-conditioned
 # separator of notebook 08 (sgn_teach.models.text_separator) and the audio–text embedding its weak losses use

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..core.config import Config
 from ..core.errors import CheckpointError
 from ..models.diffusion_separator import DiffusionSeparator
+from ..models.sgn import SGN_VARIANTS
 from .checkpoint import load_weights, read_checkpoint, write_state
 from .shipped import shipped_checkpoint
 
@@ -39,7 +40,7 @@ def prepare_condition(cfg: Config, classes: list[str]) -> None:
     path = Path(d.condition_checkpoint) if d.condition_checkpoint else default_sgn_checkpoint()
     state = read_checkpoint(path)
     sgn_cfg = Config.from_dict(json.loads(state["config"]))
-    if sgn_cfg.model.variant not in ("sgn", "sct", "cag", "baseline"):
+    if sgn_cfg.model.variant not in SGN_VARIANTS:
         raise CheckpointError(f"{path}: a {sgn_cfg.model.variant!r} model has no class features g_i; "
                               "condition 'sgn' needs an SGN checkpoint")
     if (sgn_cfg.audio.n_freq_warped, sgn_cfg.audio.n_frames) != (cfg.audio.n_freq_warped, cfg.audio.n_frames) \

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .grouping import CategoryAwareGrouping, PresenceHead, hard_assign
+from .grouping import CategoryAwareGrouping, ClassQueryAttention, PresenceHead, hard_assign
 from .sgn import SGN, SGN_VARIANTS, predicted_classes, select_masks
 from .sop import SoPModel
 from .text_separator import TextConditionedSeparator
@@ -30,7 +30,7 @@ from .unet import UNet, unet_widths
 
 __all__ = [
     "UNet", "unet_widths", "SoPModel", "PatchEmbedding", "ClassTokenTransformer",
-    "CategoryAwareGrouping", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
+    "CategoryAwareGrouping", "ClassQueryAttention", "PresenceHead", "hard_assign", "SGN", "SGN_VARIANTS",
     "select_masks", "predicted_classes", "count_parameters", "TextConditionedSeparator",
 ]
 

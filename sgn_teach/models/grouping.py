@@ -96,6 +96,24 @@ class CategoryAwareGrouping(nn.Module):
         return g, A
 
 
+class ClassQueryAttention(CategoryAwareGrouping):
+    """The control of Table III (ours, not the paper's): per-class queries attend over the patches, no grouping.
+
+    The same parameters as :class:`CategoryAwareGrouping` (W_q, W_k, W_v, W_o) and the same logits, but the
+    softmax runs over the P *patches* for each class (ordinary cross-attention) instead of over the C *classes*
+    for each patch. Classes no longer compete for a patch: two classes may read the same patches. SGN with this
+    module in place of the grouping (variant ``attn``) differs from SGN in that one thing only.
+
+    forward(patches f̂ (B, P, D), class_tokens ĉ (B, C, D)) → (g (B, C, D), A (B, P, C) with Σ_p A_pi = 1).
+    """
+
+    def forward(self, patches: torch.Tensor, class_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f̂ (B, P, D), ĉ (B, C, D) → g (B, C, D), A (B, P, C) normalised over the patches."""
+        A = torch.softmax(self.assignment_logits(patches, class_tokens), dim=1)  # (B, P, C): Σ_p A_pi = 1 per class
+        pooled = torch.einsum("bpc,bpd->bcd", A, self.to_v(patches))  # Σ_p A_pi W_v f̂_p: (B, C, D), already a mean
+        return class_tokens + self.to_out(pooled), A  # residual on ĉ_i, as in eq. 6
+
+
 class PresenceHead(nn.Module):
     """Is class i in the mixture? class features g (B, C, D) → presence_logits (B, C).
 

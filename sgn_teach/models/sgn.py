@@ -20,6 +20,12 @@ of those classes (`select_masks`). The variants differ in where g_i comes from:
 | `sct`      | yes, with class-constraint CE | no       | transformer output ĉ_i         |
 | `cag`      | no: plain learned queries     | yes      | grouped feature                |
 | `sgn`      | yes                           | yes      | grouped feature (full model)   |
+| `attn`     | yes                           | no: class tokens attend over the patches | attended feature |
+
+`attn` is our control, not a row of the paper: SGN with the grouping's softmax over classes
+replaced by an ordinary softmax over patches (:class:`ClassQueryAttention`, the same
+parameters), so it differs from `sgn` in one thing — whether classes compete for a patch —
+where `baseline` differs in three (no transformer, no presence head, fewer parameters).
 
 An extension of ours, not the paper's (``ModelConfig.trunk = "film"``): in the paper the
 U-Net never learns which classes are present — class information enters only at its
@@ -43,12 +49,12 @@ from torch import nn
 
 from ..core.config import ModelConfig
 from .film import FiLM
-from .grouping import CategoryAwareGrouping, PresenceHead
+from .grouping import CategoryAwareGrouping, ClassQueryAttention, PresenceHead
 from .inputs import check_classes, check_log_mag
 from .tokens import ClassTokenTransformer, PatchEmbedding
 from .unet import UNet, unet_widths
 
-SGN_VARIANTS = ("sgn", "sct", "cag", "baseline")
+SGN_VARIANTS = ("sgn", "sct", "cag", "baseline", "attn")
 
 
 class SGN(nn.Module):
@@ -61,9 +67,9 @@ class SGN(nn.Module):
     forward(log_mag (B, 1, F, T), classes (B, K) long or None) → dict with
         mask_logits     (B, C, F, T), or (B, K, F, T) for the K classes asked for
         mask_classes    (B, K) or None: which class each mask_logits channel is
-        token_logits    (B, C, C) or None   class-constraint logits (`sct`, `sgn`)
+        token_logits    (B, C, C) or None   class-constraint logits (`sct`, `sgn`, `attn`)
         presence_logits (B, C)    or None   is class i present? (all but `baseline`)
-        assign          (B, P, C) or None   grouping assignment A (`cag`, `sgn`)
+        assign          (B, P, C) or None   grouping assignment A (`cag`, `sgn`; `attn`: its attention)
         class_features  (B, C, D)           g
     """
 
@@ -79,7 +85,7 @@ class SGN(nn.Module):
         self.variant = cfg.variant
         self.grid = tuple(grid)
         C, D = cfg.n_classes, cfg.dim
-        uses_tokens = self.variant in ("sct", "sgn")  # class tokens inside the transformer
+        uses_tokens = self.variant in ("sct", "sgn", "attn")  # class tokens inside the transformer
         uses_grouping = self.variant in ("cag", "sgn")
 
         self.unet = UNet(in_channels=1, out_channels=D, ngf=cfg.ngf, levels=cfg.unet_levels)
@@ -89,7 +95,7 @@ class SGN(nn.Module):
         self.transformer: ClassTokenTransformer | None = None
         self.class_queries: nn.Parameter | None = None  # `cag`: plain learned queries
         self.class_embed: nn.Parameter | None = None  # `baseline`: g_i itself
-        self.grouping: CategoryAwareGrouping | None = None
+        self.grouping: CategoryAwareGrouping | None = None  # `attn`: ClassQueryAttention, its subclass
         self.presence_head: PresenceHead | None = None
 
         if self.variant == "baseline":
@@ -104,6 +110,8 @@ class SGN(nn.Module):
                 nn.init.trunc_normal_(self.class_queries, std=0.02)
             if uses_grouping:
                 self.grouping = CategoryAwareGrouping(D, assign=cfg.assign, tau=cfg.gumbel_tau)
+            elif self.variant == "attn":  # the control: the same parameters, softmax over patches
+                self.grouping = ClassQueryAttention(D)
             self.presence_head = PresenceHead(D)
         self.film: nn.ModuleList | None = None
         if cfg.trunk == "film":  # the extension: the decoder hears what the class branch found (one pass per class)

@@ -12,6 +12,8 @@ helpers resample *groups* (a mixture's sources together) when `groups` is given.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -65,6 +67,47 @@ def paired_bootstrap_ci(a, b, n_boot: int = 2000, seed: int = 0, level: float = 
     return bootstrap_ci(a - b, n_boot=n_boot, seed=seed, level=level, groups=groups)
 
 
+def hierarchical_bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+                              groups=None) -> tuple[float, float, float]:
+    """(mean, low, high) of scores from several training seeds: resample the seeds, then mixtures within each.
+
+    values: (R, n) — one row of per-source scores per training seed (R ≥ 1), the same n mixtures' sources
+    in every row (NaN: undefined, dropped). Averaging the seeds first and resampling only mixtures (what
+    :func:`bootstrap_ci` does) treats the seeds' disagreement as if it were no uncertainty; here each
+    resample draws R seeds with replacement and, inside each drawn seed, the mixtures (whole `groups`)
+    with replacement, so the interval widens when seeds disagree. With R = 1 it is :func:`bootstrap_ci`'s
+    interval over mixtures. For a paired difference pass the per-seed differences ``a − b`` (seed r of
+    `a` paired with seed r of `b`, the same mixtures).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[None]  # (n,) → (1, n): one seed
+    if values.ndim != 2:
+        raise ValueError(f"values must be (seeds, scores), got shape {values.shape}")
+    R, n = values.shape
+    g = np.arange(n) if groups is None else np.asarray(groups)
+    uniq, inverse = np.unique(g, return_inverse=True)
+    finite = np.isfinite(values)
+    # per seed and group: the mean of the group's finite scores, NaN where it has none → (R, G)
+    sums = np.stack([np.bincount(inverse, weights=np.where(f, v, 0.0), minlength=len(uniq))
+                     for v, f in zip(values, finite)])
+    counts = np.stack([np.bincount(inverse, weights=f.astype(np.float64), minlength=len(uniq)) for f in finite])
+    units = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)  # (R, G)
+    if not np.isfinite(units).any():
+        return float("nan"), float("nan"), float("nan")
+    G = units.shape[1]
+    rng = np.random.default_rng(seed)
+    seed_idx = rng.integers(0, R, size=(n_boot, R))  # (n_boot, R): the seeds of each resample
+    mix_idx = rng.integers(0, G, size=(n_boot, R, G))  # (n_boot, R, G): the mixtures inside each drawn seed
+    draws = units[seed_idx[:, :, None], mix_idx]  # (n_boot, R, G)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample of only undefined scores: NaN, dropped below
+        means = np.nanmean(draws.reshape(n_boot, R * G), axis=1)  # (n_boot, R, G) → (n_boot, R·G) → (n_boot,)
+    means = means[np.isfinite(means)]
+    alpha = (1 - level) / 2
+    return float(np.nanmean(units)), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
 def per_mixture(scores, n_sources: int) -> np.ndarray:
     """Per-source scores in mixture order (n_mixtures·N,) → per-mixture means (n_mixtures,), NaNs ignored
     (a mixture with no finite score gives NaN)."""
@@ -100,5 +143,5 @@ def describe_difference(mean: float, low: float, high: float, unit: str = "dB") 
     return f"{mean:+.2f} {unit} [{low:+.2f}, {high:+.2f}] ({verdict})"
 
 
-__all__ = ["bootstrap_ci", "describe_difference", "mixture_groups", "paired_bootstrap_ci", "paired_bootstrap_ratio_ci",
-           "per_mixture"]
+__all__ = ["bootstrap_ci", "describe_difference", "hierarchical_bootstrap_ci", "mixture_groups", "paired_bootstrap_ci",
+           "paired_bootstrap_ratio_ci", "per_mixture"]

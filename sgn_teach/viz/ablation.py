@@ -78,7 +78,7 @@ def save_ablation_figures(results: dict[str, Any], out: str | Path, class_names:
     out = Path(out)
     written = []
     rows2 = list(results.get("tables", {}).get("n2", {}))
-    table3 = [k for k in ("baseline", "sct", "cag", "sgn", "sop") if k in rows2]
+    table3 = [k for k in ("baseline", "sct", "cag", "sgn", "attn", "sop") if k in rows2]
     table4 = [k for k in rows2 if k.startswith("sgn")]
     figs = {"table3.png": plot_intervals(results, 2, table3) if table3 else None,
             "table4.png": plot_intervals(results, 2, table4) if table4 else None,
