@@ -130,6 +130,7 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
     assert "sop" not in results["tables"]["n3"] and "sgn_mix23" in results["tables"]["n3"]
     assert {"SGN", "baseline", "SoP"} <= set(results["figure3"])
     assert (out / "figure3.png").exists() and (out / "table3.png").exists()
+    assert (out / "table3_differences.png").exists()
     weights = {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")}
     assert len(weights) == 7
     assert cli.main(argv) == 0  # resumable: nothing is retrained or re-scored
@@ -194,3 +195,28 @@ def test_shipped_results_and_paper_table_are_well_formed():
         assert {"baseline", "sct", "cag", "sgn", "sop"} <= set(results["tables"]["n2"])
         assert "figure3" in results and "reference_n2" in results
     assert shipped_results("no-such-preset") is None
+
+
+def test_interval_plots_show_the_references_and_the_paired_differences():
+    """Issue 23: interval plots carry the mixture/NMF/oracle lines; the difference plot colours each verdict."""
+    from sgn_teach.viz.ablation import plot_differences, plot_intervals
+    from sgn_teach.viz.plots import plt
+
+    def row(mean, low, high):
+        return {"mean": mean, "low": low, "high": high}
+
+    results = {"tables": {"n2": {
+        "sgn": {"sdr": row(3.0, 2.5, 3.5)},
+        "sct": {"sdr": row(2.9, 2.4, 3.4), "sdr_minus_sgn": row(-0.1, -0.3, 0.1)},
+        "baseline": {"sdr": row(2.0, 1.5, 2.5), "sdr_minus_sgn": row(-1.0, -1.2, -0.8)}}},
+        "reference_n2": {"rows": {"mixture": {"sdr": 0.5}, "nmf": {"sdr": 10.0}, "oracle_ibm": {"sdr": 12.0}}}}
+    ax = plot_intervals(results, 2, ["baseline", "sct", "sgn"]).axes[0]
+    vertical = sorted(round(line.get_xdata()[0], 2) for line in ax.lines if len(set(line.get_xdata())) == 1
+                      and line.get_linestyle() != "None")
+    assert {0.5, 10.0, 12.0} <= set(vertical)  # the references are on the axis ...
+    assert ax.get_xlim()[1] >= 12.0  # ... so the axis is not zoomed onto the rows
+    ax = plot_differences(results, 2, ["baseline", "sct", "sgn"]).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["baseline", "sct"]  # SGN has no difference to itself
+    colours = [c.lines[0].get_color() for c in ax.containers]
+    assert colours == ["tab:red", "tab:gray"]  # worse; no measurable difference
+    plt.close("all")
