@@ -498,6 +498,24 @@ def test_build_table_compares_paired_rows():
     assert "semi (5 %)" in format_weak_table(table) and "| yes | yes" in paper_comparison(table)
 
 
+def test_no_percent_of_a_baseline_at_or_below_zero_db():
+    """Issue 24: a % gain over an `unsup` SDR below 0 dB flips sign and explodes near 0 — the table gives the dB
+    difference alone there (and ignores the 100·diff/|unsup| older tables stored)."""
+    from sgn_teach.experiments.text_table import build_table, format_weak_table, paper_comparison, relative_gain
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(-1.0, 0.5, 40)
+    scores = {"unsup": base, "unsup+bimodal+consistency": base + 2, "supervised": base + 0.5, "mixture": base - 2}
+    rep = {"scores": {k: {"sdr": v.tolist()} for k, v in scores.items()},
+           "rows": {k: {"sir": 0.0, "sar": 0.0, "si_sdr": 0.0} for k in scores}}
+    table = build_table({2: rep}, ["unsup", "unsup+bimodal+consistency", "supervised"], {}, n_boot=100)
+    weak = table["results"]["2"]["unsup+bimodal+consistency"]["vs_unsup"]
+    assert weak["gain_pct"] is None and relative_gain(weak) is None and weak["diff"] == pytest.approx(2.0)
+    assert relative_gain({**weak, "gain_pct": 200.0}) is None                       # an older table's stored %
+    assert "% n/a" in format_weak_table(table) and "+2.00" in format_weak_table(table)
+    assert "no % (unsup at" in paper_comparison(table) and "share of the supervised" not in paper_comparison(table)
+
+
 # --------------------------------------------------------------------------- command line
 
 def _cli(*args):
