@@ -516,6 +516,21 @@ def test_no_percent_of_a_baseline_at_or_below_zero_db():
     assert "no % (unsup at" in paper_comparison(table) and "share of the supervised" not in paper_comparison(table)
 
 
+def test_loss_forms_are_read_from_the_saved_config(tmp_path):
+    """The shipped weak model predates the loss-form options (its config has none: union + closed set); a checkpoint
+    saved now records its forms — the loaded config would show today's defaults for both."""
+    from sgn_teach.experiments.text_table import checkpoint_loss_forms
+    from sgn_teach.hub.checkpoint import save_checkpoint
+    from sgn_teach.hub.shipped import shipped_checkpoint
+
+    old = checkpoint_loss_forms(shipped_checkpoint("text_weak_small"))
+    assert old == {"consistency_form": "union", "bimodal_form": "classes"}
+    cfg = get_preset("tiny", "text")
+    cfg.weak.bimodal_form = "classes"
+    save_checkpoint(tmp_path / "t.pt", build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
+    assert checkpoint_loss_forms(tmp_path / "t.pt") == {"consistency_form": "sum", "bimodal_form": "classes"}
+
+
 # --------------------------------------------------------------------------- command line
 
 def _cli(*args):

@@ -235,6 +235,15 @@ def loss_forms_of(setup: dict[str, Any]) -> dict[str, str]:
     return dict(setup.get("loss_forms") or {"consistency_form": "union", "bimodal_form": "classes"})
 
 
+def checkpoint_loss_forms(path: str | os.PathLike) -> dict[str, str]:
+    """The weak losses' forms a text separator's checkpoint was trained with (see :func:`loss_forms_of`): read from
+    its saved config, which a checkpoint saved before the options existed lacks (loading it fills in today's
+    defaults, so the loaded config cannot tell)."""
+    weak = json.loads(torch.load(path, map_location="cpu", weights_only=True)["config"]).get("weak", {})
+    keys = ("consistency_form", "bimodal_form")
+    return loss_forms_of({"loss_forms": {k: weak[k] for k in keys}} if all(k in weak for k in keys) else {})
+
+
 def load_shipped_table() -> dict[str, Any] | None:
     """The table shipped with the package (sgn_teach/checkpoints/weak_table.json), or None if absent."""
     try:
@@ -244,4 +253,4 @@ def load_shipped_table() -> dict[str, Any] | None:
 
 
 __all__ = ["VARIANTS", "PAPER", "WEAK", "variant_config", "run_dir", "run_table", "build_table", "format_weak_table",
-           "paper_comparison", "relative_gain", "loss_forms_of", "load_shipped_table", "SHIPPED_TABLE"]
+           "paper_comparison", "relative_gain", "loss_forms_of", "checkpoint_loss_forms", "load_shipped_table", "SHIPPED_TABLE"]
