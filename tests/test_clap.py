@@ -117,6 +117,23 @@ def test_offline_clap_is_one_clear_line():
     assert "\n" not in lines[0]
 
 
+def test_unreachable_hub_is_one_line_at_once_not_retries(tmp_path):
+    """Issue 24: offline *without* HF_HUB_OFFLINE the hub client retried 5 times (11 warnings, ~25 s). A name that is
+    not in the cache, with the hub unreachable, must give one line quickly and no retry warnings."""
+    code = ("import time\nfrom sgn_teach.hub.audio_text import load_embedding\n"
+            "from sgn_teach.core.errors import SGNError\n"
+            "t0 = time.time()\ntry:\n    load_embedding('clap:laion/clap-htsat-unfused')\n"
+            "except SGNError as e:\n    print('ERR', e)\nprint('SECONDS', time.time() - t0)\n")
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens on the discard port
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("ERR")]
+    assert len(lines) == 1 and "no network" in lines[0] and "cannot be reached" in lines[0], out.stdout + out.stderr
+    assert "Retrying" not in out.stderr and "Retrying" not in out.stdout
+    seconds = float(out.stdout.split("SECONDS")[-1])
+    assert seconds < 10, f"the failed load took {seconds:.1f} s"
+
+
 def test_missing_transformers_is_one_clear_line(monkeypatch):
     import builtins
 

@@ -47,6 +47,37 @@ def test_consistent_masks(capsys):
     assert "Any split" not in out.split("✘")[-1]
 
 
+def test_identical_full_masks_fail_and_disjoint_masks_that_rebuild_each_mixture_pass(capsys):
+    """Issue 24: a learner gave both entities of a caption all of its bins and got ✔. Every entity of both captions
+    taking its whole caption must fail; masks that split each caption's bins without overlap must pass."""
+    own = torch.where(nb08.consistency_target(8, 8)[0] > 0, 20.0, -20.0)           # (2, F, T): each caption's bins
+    copies = own[None, :, None].expand(1, 2, 2, 8, 8).clone()                      # (1, caption, entity, F, T)
+    assert nb08.check_consistent_masks(copies) is False
+    disjoint = torch.full((1, 2, 2, 8, 8), -20.0)
+    for i in range(2):  # caption i's entities take alternate frequency rows of its half: together all of it, no overlap
+        rows = torch.arange(8)[4 * i: 4 * i + 4]
+        disjoint[0, i, 0, rows[::2]] = 20
+        disjoint[0, i, 1, rows[1::2]] = 20
+    assert nb08.check_consistent_masks(disjoint) is True
+    capsys.readouterr()
+
+
+def test_masks_the_loss_cannot_see_still_fail(capsys):
+    """The sum form weighs bins by log1p|X_i| (0 where x_i is silent), so these cost (almost) nothing — the checker
+    must still refuse an entity that takes the other caption's bins, and two half masks on the same bins."""
+    from sgn_teach.losses.text import consistency_loss
+
+    grab = _split_masks()
+    grab[0, 0, 1, 4:] = 20                                                           # caption 1's entity takes mixture 2
+    halves = _split_masks()
+    halves[0, 1] = torch.where(nb08.consistency_target(8, 8)[0, 1] > 0, 0.0, -20.0)  # caption 2: 0.5 + 0.5 everywhere
+    for logits in (grab, halves):
+        assert float(consistency_loss(logits, torch.ones(1, 1, 8, 8), nb08.consistency_target(8, 8))) < 0.01
+        assert nb08.check_consistent_masks(logits) is False
+    out = capsys.readouterr().out
+    assert "other caption" in out and "same bins" in out
+
+
 @pytest.mark.parametrize("placeholder", [None, "?", torch.zeros(2, 8, 8), torch.zeros(1, 2, 8, 8), np.zeros((1, 2, 2, 4, 4))])
 def test_consistent_masks_placeholders(placeholder, capsys):
     assert nb08.check_consistent_masks(placeholder) is False

@@ -389,10 +389,51 @@ def test_audio_text_embedding_trains_through_the_one_loop_and_resumes_exactly(li
     b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["total"] for r in straight["train"]] == [r["total"] for r in resumed["train"]]
-    assert [v["step"] for v in straight["val"]] == [2, 4] and 0.0 <= straight["val"][-1]["zero_shot"] <= 1.0
+    assert [v["step"] for v in straight["val"]] == [2, 4] and 0.0 <= straight["val"][-1]["prompt_acc"] <= 1.0
     loaded = load_audio_text(tmp_path / "a" / "model.pt")
     assert loaded.dim == 16 and set(loaded.card["zero_shot_val"]) == {"all"}
     assert loaded.audio_features(torch.randn(1, 8000)).shape == (1, 16)
+
+
+def test_the_teachers_training_clips_are_disjoint_from_the_separators_test_clips(lib_root, tmp_path):
+    """Issue 24: the audio–text teacher trains on labelled solo clips of the 11 classes — its `train` split, of its
+    own SoundFont(s) — so no clip the separator is tested on ever reached it. Checked on a library whose clips are
+    assigned to two SoundFonts, as the course's are (teacher: "a", separator: "b")."""
+    import csv
+    import os
+
+    from sgn_teach.training.recipes.audio_text import AudioTextRecipe
+
+    root = tmp_path / "two_fonts"
+    root.mkdir()
+    for d in sorted(p for p in lib_root.iterdir() if p.is_dir()):
+        os.symlink(d, root / d.name)
+    split_of = SoloLibrary(lib_root, split="all").split_table                      # {relative path: split}
+    with open(root / "splits.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "split", "soundfont"])
+        for k, (rel, split) in enumerate(sorted(split_of.items())):
+            w.writerow([rel, split, "ab"[k % 2]])
+    cfg = get_preset("tiny", "audio_text", train__steps=2, train__batch_size=4)
+    prep = AudioTextRecipe().prepare(cfg, root, ["a"], False, torch.device("cpu"))
+    assert prep.train_lib.split == "train" and prep.train_lib.soundfonts == ["a"]
+    assert AudioTextRecipe().dataset(prep).mixes.library is prep.train_lib           # every crop comes from it
+    heard = set(prep.clips)
+    for fonts in (["b"], None):                                                      # the course's setting; any font
+        tested = {c.path for c in SoloLibrary(root, split="test", soundfonts=fonts).clips}
+        assert tested and heard and not heard & tested
+    assert {c.rel for c in prep.train_lib.clips} <= {r for r, s in split_of.items() if s == "train"}
+
+
+def test_the_shipped_teacher_and_table_use_different_soundfonts():
+    """The shipped embedding's card says what it heard (csound clips); the shipped table's separators train and are
+    tested on fluidr3 clips: no timbre, and so no clip, is shared."""
+    from sgn_teach.experiments.text_table import load_shipped_table
+
+    card = load_audio_text(shipped_path()).card
+    table = load_shipped_table()
+    assert card["soundfonts"] == ["csound"] and table["setup"]["soundfonts"] == ["fluidr3"]
+    assert set(card["zero_shot_val"]) == {"csound", "fluidr3", "timgm6mb"}            # the 11-class prompt accuracies
 
 
 def test_course_embedding_checkpoint_roundtrip(tmp_path, embedding):
@@ -455,6 +496,39 @@ def test_build_table_compares_paired_rows():
     assert weak["vs_unsup"]["diff"] == pytest.approx(3.0) and weak["vs_unsup"]["ci"] == pytest.approx([3.0, 3.0])
     assert weak["share_of_supervised"]["ratio"] == pytest.approx((base.mean() + 3) / (base.mean() + 4))
     assert "semi (5 %)" in format_weak_table(table) and "| yes | yes" in paper_comparison(table)
+
+
+def test_no_percent_of_a_baseline_at_or_below_zero_db():
+    """Issue 24: a % gain over an `unsup` SDR below 0 dB flips sign and explodes near 0 — the table gives the dB
+    difference alone there (and ignores the 100·diff/|unsup| older tables stored)."""
+    from sgn_teach.experiments.text_table import build_table, format_weak_table, paper_comparison, relative_gain
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(-1.0, 0.5, 40)
+    scores = {"unsup": base, "unsup+bimodal+consistency": base + 2, "supervised": base + 0.5, "mixture": base - 2}
+    rep = {"scores": {k: {"sdr": v.tolist()} for k, v in scores.items()},
+           "rows": {k: {"sir": 0.0, "sar": 0.0, "si_sdr": 0.0} for k in scores}}
+    table = build_table({2: rep}, ["unsup", "unsup+bimodal+consistency", "supervised"], {}, n_boot=100)
+    weak = table["results"]["2"]["unsup+bimodal+consistency"]["vs_unsup"]
+    assert weak["gain_pct"] is None and relative_gain(weak) is None and weak["diff"] == pytest.approx(2.0)
+    assert relative_gain({**weak, "gain_pct": 200.0}) is None                       # an older table's stored %
+    assert "% n/a" in format_weak_table(table) and "+2.00" in format_weak_table(table)
+    assert "no % (unsup at" in paper_comparison(table) and "share of the supervised" not in paper_comparison(table)
+
+
+def test_loss_forms_are_read_from_the_saved_config(tmp_path):
+    """The shipped weak model predates the loss-form options (its config has none: union + closed set); a checkpoint
+    saved now records its forms — the loaded config would show today's defaults for both."""
+    from sgn_teach.experiments.text_table import checkpoint_loss_forms
+    from sgn_teach.hub.checkpoint import save_checkpoint
+    from sgn_teach.hub.shipped import shipped_checkpoint
+
+    old = checkpoint_loss_forms(shipped_checkpoint("text_weak_small"))
+    assert old == {"consistency_form": "union", "bimodal_form": "classes"}
+    cfg = get_preset("tiny", "text")
+    cfg.weak.bimodal_form = "classes"
+    save_checkpoint(tmp_path / "t.pt", build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
+    assert checkpoint_loss_forms(tmp_path / "t.pt") == {"consistency_form": "sum", "bimodal_form": "classes"}
 
 
 # --------------------------------------------------------------------------- command line

@@ -16,9 +16,14 @@ from ..data.captions import entity_prompt
 
 
 @torch.no_grad()
-def zero_shot_accuracy(model: torch.nn.Module, library: SoloLibrary, n_crops: int = 110, seed: int = 7,
+def prompt_accuracy(model: torch.nn.Module, library: SoloLibrary, n_crops: int = 110, seed: int = 7,
                        n_samples: int | None = None, device: torch.device | str = "cpu") -> float:
-    """Share of `n_crops` seeded solo crops whose nearest class prompt ("the sound of a …") is their class."""
+    """Share of `n_crops` seeded solo crops whose nearest class prompt ("the sound of a …") is their class.
+
+    Same-class accuracy over the library's C classes — the classes the embedding was trained on; on the
+    clips of another SoundFont it measures how it carries to timbres it never heard. (Earlier versions called
+    this "zero-shot accuracy"; no class here is unseen, so it was not zero-shot.)
+    """
     cfg = AudioConfig(**{**model.audio_cfg.__dict__, "n_samples": n_samples or model.audio_cfg.n_samples})
     ds = MixDataset(library, cfg, n_sources=1, n_mixtures=n_crops, seed=seed)
     text = model.text_features([entity_prompt(c) for c in library.classes])             # (C, E)
@@ -55,4 +60,4 @@ def similarity_matrix(model, library: SoloLibrary, crops_per_class: int = 4, see
     return np.stack(rows)
 
 
-__all__ = ["similarity_matrix", "zero_shot_accuracy"]
+__all__ = ["prompt_accuracy", "similarity_matrix"]

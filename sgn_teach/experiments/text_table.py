@@ -127,7 +127,8 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
         reports[n] = rep
     setup = {"data": str(data), "soundfonts": soundfonts, "preset": preset, "steps": steps, "batch_size": batch_size,
              "n_mixtures": n_mixtures, "seed": seed, "embedding": embedding, "train_seconds": timings,
-             "eval_seconds": {str(n): r["setup"].get("eval_seconds") for n, r in reports.items()}, "command": command}
+             "eval_seconds": {str(n): r["setup"].get("eval_seconds") for n, r in reports.items()}, "command": command,
+             "loss_forms": {k: getattr(cfg.weak, k) for k in ("consistency_form", "bimodal_form")}}
     table = build_table(reports, names, setup, n_boot=n_boot)
     write_json(out / "table.json", table)
     if json_path:
@@ -156,19 +157,30 @@ def build_table(reports: dict[int, dict[str, Any]], names: list[str], setup: dic
             if "unsup" in mix_sdr and name not in ("unsup", "mixture"):
                 d, lo, hi = paired_bootstrap_ci(sdr, mix_sdr["unsup"], n_boot=n_boot)
                 base = float(np.nanmean(mix_sdr["unsup"]))
-                entry["vs_unsup"] = {"diff": d, "ci": [lo, hi], "gain_pct": 100 * d / abs(base) if abs(base) > 1e-6
-                                     else None, "unsup_sdr": base}
+                # a % of a baseline at or below 0 dB has no meaning (its sign flips, it explodes near 0): None
+                entry["vs_unsup"] = {"diff": d, "ci": [lo, hi], "gain_pct": 100 * d / base if base > 0 else None,
+                                     "unsup_sdr": base}
             if "supervised" in mix_sdr and name not in ("supervised", "mixture"):
                 r, lo, hi = paired_bootstrap_ratio_ci(sdr, mix_sdr["supervised"], n_boot=n_boot)
                 d, dlo, dhi = paired_bootstrap_ci(sdr, mix_sdr["supervised"], n_boot=n_boot)
-                entry["share_of_supervised"] = {"ratio": r, "ci": [lo, hi], "diff": d, "diff_ci": [dlo, dhi]}
+                entry["share_of_supervised"] = {"ratio": r, "ci": [lo, hi], "diff": d, "diff_ci": [dlo, dhi],
+                                                "supervised_sdr": float(np.nanmean(mix_sdr["supervised"]))}
             res[name] = entry
         table["results"][str(n)] = res
     return table
 
 
+def relative_gain(v: dict[str, Any] | None) -> float | None:
+    """The % gain over `unsup` of a `vs_unsup` entry, or None where `unsup`'s SDR is at or below 0 dB (a % of it is
+    meaningless; tables written before this guard kept 100·diff/|unsup|, which this ignores)."""
+    if not v or v.get("gain_pct") is None or not v.get("unsup_sdr", 0.0) > 0:
+        return None
+    return float(v["gain_pct"])
+
+
 def format_weak_table(table: dict[str, Any]) -> str:
-    """The table as Markdown: one row per model, per N the mean SDR [95 % CI] and the gain over `unsup`."""
+    """The table as Markdown: one row per model, per N the mean SDR [95 % CI] and the gain over `unsup` in dB
+    and, where `unsup`'s SDR is above 0 dB, in % of it."""
     ns = list(table["results"])
     head = "| model | " + " | ".join(f"SDR, {n} sources [95 % CI] | vs unsup, {n} src (dB [CI], %)" for n in ns) + " |"
     lines = [head, "|---|" + "---:|---:|" * len(ns)]
@@ -181,24 +193,31 @@ def format_weak_table(table: dict[str, Any]) -> str:
                 continue
             cells.append(f"{e['sdr']:.2f} [{e['sdr_ci'][0]:.2f}, {e['sdr_ci'][1]:.2f}]")
             v = e.get("vs_unsup")
-            pct = f", {v['gain_pct']:+.0f} %" if v and v.get("gain_pct") is not None else ""
+            g = relative_gain(v)
+            pct = f", {g:+.0f} %" if g is not None else (", % n/a (unsup ≤ 0 dB)" if v else "")
             cells.append(f"{v['diff']:+.2f} [{v['ci'][0]:+.2f}, {v['ci'][1]:+.2f}]{pct}" if v else "—")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def paper_comparison(table: dict[str, Any]) -> str:
-    """The paper's relative figures beside ours, as Markdown."""
+    """The paper's relative figures (its real MUSIC recordings) beside ours, as Markdown. A % of a baseline at or
+    below 0 dB is not given: the dB difference stands alone there."""
     p, res = table["paper"], table["results"]
-    lines = ["| figure | paper (MUSIC) | ours |", "|---|---:|---:|"]
+    lines = ["| figure | paper (real MUSIC recordings, CLAP) | ours (course data) |", "|---|---:|---:|"]
     for n in res:
         v = res[n].get(WEAK, {}).get("vs_unsup")
-        ours = f"{v['gain_pct']:+.0f} % ({v['diff']:+.2f} dB over {v['unsup_sdr']:.2f} dB)" \
-            if v and v.get("gain_pct") is not None else "—"
+        g = relative_gain(v)
+        if g is not None:
+            ours = f"{g:+.0f} % ({v['diff']:+.2f} dB over {v['unsup_sdr']:.2f} dB)"
+        elif v:
+            ours = f"no % (unsup at {v['unsup_sdr']:.2f} dB ≤ 0): {v['diff']:+.2f} dB"
+        else:
+            ours = "—"
         lines.append(f"| SDR gain of the weak model over `unsup`, {n} sources | "
                      f"+{p['gain_over_unsup_pct'].get(n, float('nan')):.0f} % | {ours} |")
     s = res.get("2", {}).get(WEAK, {}).get("share_of_supervised")
-    if s:
+    if s and res["2"].get("supervised", {}).get("sdr", 0.0) > 0:
         lines.append(f"| weak model's share of the supervised SDR, 2 sources | {p['weak_share_of_supervised_pct']:.1f} % | "
                      f"{100 * s['ratio']:.1f} % [{100 * s['ci'][0]:.1f}, {100 * s['ci'][1]:.1f}] |")
     semi = res.get("2", {}).get("semi (5 %)", {}).get("share_of_supervised")
@@ -207,6 +226,22 @@ def paper_comparison(table: dict[str, Any]) -> str:
         lines.append(f"| semi-supervised (5 % solo) beats supervised, 2 sources | yes | {verdict} "
                      f"({semi['diff']:+.2f} dB [{semi['diff_ci'][0]:+.2f}, {semi['diff_ci'][1]:+.2f}]) |")
     return "\n".join(lines)
+
+
+def loss_forms_of(setup: dict[str, Any]) -> dict[str, str]:
+    """The weak losses' forms a table was trained with: {"consistency_form", "bimodal_form"}. Tables written before
+    these options existed (the shipped one, commit 9b8516e) record none; they were trained with the union
+    consistency and the closed-set bi-modal softmax (τ = 0.07), the only forms the code had then."""
+    return dict(setup.get("loss_forms") or {"consistency_form": "union", "bimodal_form": "classes"})
+
+
+def checkpoint_loss_forms(path: str | os.PathLike) -> dict[str, str]:
+    """The weak losses' forms a text separator's checkpoint was trained with (see :func:`loss_forms_of`): read from
+    its saved config, which a checkpoint saved before the options existed lacks (loading it fills in today's
+    defaults, so the loaded config cannot tell)."""
+    weak = json.loads(torch.load(path, map_location="cpu", weights_only=True)["config"]).get("weak", {})
+    keys = ("consistency_form", "bimodal_form")
+    return loss_forms_of({"loss_forms": {k: weak[k] for k in keys}} if all(k in weak for k in keys) else {})
 
 
 def load_shipped_table() -> dict[str, Any] | None:
@@ -218,4 +253,4 @@ def load_shipped_table() -> dict[str, Any] | None:
 
 
 __all__ = ["VARIANTS", "PAPER", "WEAK", "variant_config", "run_dir", "run_table", "build_table", "format_weak_table",
-           "paper_comparison", "load_shipped_table", "SHIPPED_TABLE"]
+           "paper_comparison", "relative_gain", "loss_forms_of", "checkpoint_loss_forms", "load_shipped_table", "SHIPPED_TABLE"]

@@ -58,7 +58,7 @@ def load_audio_text(path: str | os.PathLike | None = None, device: torch.device 
         cfg = Config.from_dict(json.loads(state["config"]))
         model = CourseAudioText(extra["vocab"], cfg.audio, **extra["hparams"])
         model.load_state_dict(state["model"])
-        model.card = extra.get("history", {})  # how it was trained: data, steps, zero-shot accuracies
+        model.card = extra.get("history", {})  # how it was trained: data, steps, same-class prompt accuracies
     except Exception as exc:
         raise CheckpointError(f"{path}: embedding does not match its config ({str(exc).splitlines()[0][:160]})") from None
     return freeze(model.to(device))

@@ -19,6 +19,8 @@ extractor's output. `transformers` is an optional extra
 from __future__ import annotations
 
 import os
+import socket
+import urllib.parse
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +39,31 @@ def _transformers():
     except ImportError:
         raise SGNError("CLAP needs the optional `transformers` package: pip install \"sgn-teach[clap]\"") from None
     return transformers
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message (at most 160 characters), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _hub_endpoint() -> str:
+    """The Hugging Face hub's address: $HF_ENDPOINT, else huggingface.co."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub can be reached: False at once under HF_HUB_OFFLINE=1, else one TCP
+    connection to its host (no retries, at most `timeout` seconds once the name resolves)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    url = urllib.parse.urlparse(_hub_endpoint())
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 class ClapEmbedding(nn.Module):
@@ -67,16 +94,32 @@ class ClapEmbedding(nn.Module):
     @classmethod
     def from_pretrained(cls, name: str = DEFAULT_CLAP, source_rate: int = SAMPLE_RATE,
                         device: torch.device | str = "cpu") -> "ClapEmbedding":
-        """Load a CLAP model and processor by hub name or folder; SGNError (one line) when that fails."""
+        """Load a CLAP model and processor by hub name or folder; SGNError (one line) when that fails.
+
+        A hub name is looked up in the local cache first; only if it is not there, and the hub answers
+        (:func:`hub_reachable`, one connection attempt of a few seconds), is it downloaded. Offline, that
+        is one line at once instead of the hub client's retries (11 warnings over ~25 s).
+        """
         tf = _transformers()
+        folder = os.path.isdir(name)
+
+        def load(**kw):
+            return tf.ClapModel.from_pretrained(name, **kw), tf.ClapProcessor.from_pretrained(name, **kw)
+
         try:
-            model = tf.ClapModel.from_pretrained(name)
-            processor = tf.ClapProcessor.from_pretrained(name)
-        except Exception as exc:  # offline, unknown name, incomplete folder
-            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-            offline = not os.path.isdir(name)
-            hint = " (no network? the weights are downloaded from the Hugging Face hub on first use)" if offline else ""
-            raise SGNError(f"could not load CLAP {name!r}{hint}: {first}") from None
+            model, processor = load() if folder else load(local_files_only=True)
+        except Exception as exc:  # an incomplete folder, or a hub name not in the cache
+            if folder:
+                raise SGNError(f"could not load CLAP {name!r}: {_first_line(exc)}") from None
+            if not hub_reachable():
+                raise SGNError(f"could not load CLAP {name!r} (no network? it is not in the local cache and "
+                               f"{_hub_endpoint()} cannot be reached; the weights are downloaded from the Hugging "
+                               "Face hub on first use)") from None
+            try:
+                model, processor = load()
+            except Exception as exc2:  # unknown name, interrupted download
+                raise SGNError(f"could not load CLAP {name!r} (no network? the weights are downloaded from the "
+                               f"Hugging Face hub on first use): {_first_line(exc2)}") from None
         return cls(model, processor, source_rate).to(device)
 
     @property
@@ -135,4 +178,4 @@ class ClapEmbedding(nn.Module):
         return F.normalize(self._pooled(out), dim=-1)
 
 
-__all__ = ["ClapEmbedding", "DEFAULT_CLAP"]
+__all__ = ["ClapEmbedding", "DEFAULT_CLAP", "hub_reachable"]

@@ -7,9 +7,10 @@ clip of a cello and the words "the sound of a cello" point the same way:
     text  ─ words ─ word embeddings ─ mean over known words ─ MLP ─────────────────────▶ t (K, E)
     similarity = a · tᵀ  (cosine), logits = similarity · exp(logit_scale)
 
-It is trained contrastively (sgn_teach.training.recipes.audio_text) on solo clips of *one*
-SoundFont that the separator never trains on, with text from the class names,
-their synonyms and templates — so for the separator it plays the part of an
+It is trained contrastively (sgn_teach.training.recipes.audio_text) on *labelled* solo clips of
+the same 11 classes — the `train` split of *one* SoundFont (csound), which the separator never
+trains on — with text from the class names, their synonyms and templates. So for the separator
+it plays the part of an
 audio–text model pretrained elsewhere, as CLAP does in the paper. Both towers
 accept any clip length (global pooling) and any level (each spectrogram is
 divided by its RMS before the log), because they will judge *separated*

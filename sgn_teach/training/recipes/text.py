@@ -66,7 +66,8 @@ def weak_step(model: torch.nn.Module, embedding: torch.nn.Module, batch: dict, f
 
     Args:
         batch: a collated batch of :class:`CaptionedPairs` (sources on the device).
-        class_text: (C, E) text embeddings of the C class prompts, the candidates of the bi-modal softmax.
+        class_text: (C, E) text embeddings of the C class prompts: indexed by entity, the texts the contrastive
+            bi-modal loss picks among (the batch's entities); all C, the closed-set softmax's candidates.
         forward: the module to run the separator's training passes through (the loop's wrapped or
             compiled `model`); default `model` itself.
 
