@@ -12,7 +12,7 @@ never touched. Finished runs are skipped, so the command can be re-run to print 
 Recipes (each adds one change to the one before it, so the table reads as a path):
     A  DAVIS-like: absolute target repr(w_i), v-MSE, t uniform, every source of a mixture
     B  + relative target repr(w_i) − repr(w_mix)
-    C  + min-SNR loss weight (cap 5)
+    C  + a min-SNR-γ-style loss weight, min(1 + SNR, 5) in x_0 terms (Hang et al. use min(SNR, γ))
     D  + half of the sources at the noisiest third of the steps
     E  + SoP's loudness weight per bin
     F  + data scaled to about unit variance (×4)

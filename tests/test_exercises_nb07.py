@@ -59,3 +59,18 @@ def test_function_checkers_never_raise(check, capsys):
     assert check(lambda *a: None) is False
     assert check(lambda *a: 1 / 0) is False
     assert check(lambda *a: torch.zeros(2)) is False
+
+
+def test_notebook_does_not_print_exercise_2s_answer():
+    """The lesson text and code of notebook 07 never state x_0 in terms of x_t and v: exercise 2 asks for it."""
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "07_generative_separation.ipynb", 4)
+    answers = ("√ᾱ_t · x_t − √(1−ᾱ_t) · v", "√ᾱ_t x_t − √(1−ᾱ_t) v", "√ᾱ · x_t − √(1−ᾱ) · v",
+               "a.sqrt() * x_t - (1 - a).sqrt() * v")
+    for i, cell in enumerate(nb.cells):
+        text = cell.source.replace("̂", "")  # combining hat: x̂_0 / v̂ count as x_0 / v
+        for a in answers:
+            assert a not in text, f"cell {i} gives exercise 2's answer away ({a!r})"

@@ -80,7 +80,8 @@ class DiffusionConfig:
     train_all_sources: bool = False  # train on every source of a mixture (default: one random source per mixture)
     loudness_weight: bool = True   # weight the loss per bin by SoP's clamp(log1p(w_mix), 1e-3, 10) (mean 1)
     noisy_share: float = 0.5       # this share of each batch draws t from the noisiest third (the rest: uniform)
-    snr_cap: float = 5.0           # loss weight min(1, snr_cap / (1 + SNR_t)): nearly clean steps count less (0: off)
+    snr_cap: float = 5.0           # γ of the loss weight min(1, γ / (1 + SNR_t)): x_0's error counts min(1 + SNR, γ)
+                                   # (min-SNR-γ-style; Hang et al. use min(SNR, γ)); nearly clean steps count less (0: off)
     sampling_steps: int = option(4, "DDIM steps at inference, stored with the model (the default of "
                                  "evaluate/separate)")
     target: str = "relative"       # x_0: "relative" = repr(source) − repr(mixture), "absolute" = repr(source) (DAVIS)

@@ -70,6 +70,7 @@ class DiffusionSeparator(nn.Module):
 
     forward(log_mag (B, 1, F, T), classes (B, K) or None) → dict with
         masks           (B, K, F, T) ratios in [0, max_ratio], sampled with `sampling_steps` DDIM steps
+                        (the average of `n_samples` samples, one by default)
         mask_classes    (B, K)
         presence_logits (B, C) or None — the frozen SGN's presence head (condition "sgn")
     forward(log_mag, classes (B, N), targets=mix_features(…)) → {"loss", "parts"}: the training loss
@@ -105,6 +106,7 @@ class DiffusionSeparator(nn.Module):
         self.register_buffer("alpha_bar", ddpm.cosine_alpha_bar(dcfg.timesteps), persistent=False)  # (T,) float64
         self.sampling_steps = dcfg.sampling_steps  # DDIM steps at inference; change freely
         self.seed = 0  # the starting noise of every sampling call: the same input gives the same output
+        self.n_samples = 1  # samples averaged per estimate (seeds seed … seed+n−1); > 1 nears the posterior mean
 
     def train(self, mode: bool = True) -> "DiffusionSeparator":
         """Like nn.Module.train, but the frozen SGN always stays in eval mode."""
@@ -194,13 +196,15 @@ class DiffusionSeparator(nn.Module):
 
         A step t ~ U{0 … T−1} and noise ε per source; x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε; the loss is
         the squared error of the network's v̂ (or ε̂) against its target, weighted per source by
-        min(1, snr_cap / (1 + SNR_t)), SNR_t = ᾱ_t / (1 − ᾱ_t).
+        min(1, γ / (1 + SNR_t)), γ = snr_cap, SNR_t = ᾱ_t / (1 − ᾱ_t).
 
         Why the weight: an error of v̂ is an error of x̂_0 times 1/√(1−ᾱ_t) = √(1 + SNR_t), so plain
         v-MSE weighs the x_0 of nearly clean steps (SNR in the hundreds) far above that of the
-        noisy steps, where a separation is decided. Capping the weight at snr_cap/(1 + SNR) is
-        the min-SNR-γ strategy (Hang et al. 2023), which trains diffusion models several times
-        faster; in x_0 terms every step then counts min(1 + SNR_t, snr_cap).
+        noisy steps, where a separation is decided. With the weight, every step's x_0 error counts
+        min(1 + SNR_t, γ): a min-SNR-γ-*style* weight. It is not Hang et al.'s (2023) min-SNR-γ
+        itself, which weighs the x_0 error by min(SNR_t, γ) (for v-prediction: min(SNR_t, γ) /
+        (1 + SNR_t)); the two differ only where SNR_t is small (noisy steps), where ours keeps a
+        weight of at least 1 instead of letting it go to 0.
 
         Returns:
             (loss, {"rec": the loss, "ce": 0, "presence": 0, "total": the loss}) — the parts every model logs.
@@ -230,7 +234,9 @@ class DiffusionSeparator(nn.Module):
         err = sq.mean(dim=(1, 2, 3))                                           # (B·N,) per source
         if self.dcfg.snr_cap > 0:
             a = self.alpha_bar[t]                                             # (B·N,) float64
-            weight = (self.dcfg.snr_cap * (1 - a)).clamp(max=1.0).float()     # snr_cap / (1 + SNR) = snr_cap·(1 − ᾱ)
+            # γ / (1 + SNR) = γ·(1 − ᾱ), capped at 1: x_0's error counts min(1 + SNR, γ) (min-SNR-γ-style;
+            # Hang et al.'s min-SNR-γ is min(SNR, γ))
+            weight = (self.dcfg.snr_cap * (1 - a)).clamp(max=1.0).float()
         else:
             weight = torch.ones_like(err)
         loss = (weight * err).mean()
@@ -279,6 +285,33 @@ class DiffusionSeparator(nn.Module):
             step["x0_hat"] = step["x0_hat"].reshape(B, K, Fq, T)
         return x0, presence, traj
 
+    @torch.no_grad()
+    def sample_mean(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None,
+                    n_samples: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The average of n samples x̂_0, drawn from the starting noises of seeds seed, seed+1, … seed+n−1.
+
+        One sample commits to one plausible source; the average of many approaches the posterior
+        mean E[x_0 | mixture, class], the estimate with the least squared error (notebook 07,
+        section 7). n_samples = 1 (the default, `self.n_samples`) is exactly `sample`.
+
+        Args:
+            log_mag: (B, 1, F, T) the mixture.
+            classes: (B, K) long.
+            steps: DDIM steps per sample (default `self.sampling_steps`).
+            n_samples: how many samples to average (default `self.n_samples`); costs n × steps passes.
+
+        Returns:
+            the mean x̂_0 (B, K, F, T) and the presence logits (B, C) or None.
+        """
+        n = n_samples or self.n_samples
+        if n < 1:
+            raise ValueError(f"n_samples must be at least 1, not {n}")
+        total, presence = None, None
+        for k in range(n):
+            x0, presence = self.sample(log_mag, classes, steps, generator=torch.Generator().manual_seed(self.seed + k))
+            total = x0 if total is None else total + x0                              # (B, K, F, T)
+        return total / n, presence
+
     def masks_from_sample(self, x0: torch.Tensor, log_mag: torch.Tensor) -> torch.Tensor:
         """Sampled sources x̂_0 (B, K, F, T) → ratios ŵ_i / w_mix in [0, max_ratio]."""
         mix = self.mixture_magnitude(log_mag)                     # (B, 1, F, T), broadcasts over K
@@ -288,8 +321,11 @@ class DiffusionSeparator(nn.Module):
     @torch.no_grad()
     def separation_masks(self, log_mag: torch.Tensor, classes: torch.Tensor, steps: int | None = None
                          ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """(B, 1, F, T), (B, K) → ratio masks (B, K, F, T) and info {"presence": (B, C)} where the SGN gives it."""
-        x0, presence = self.sample(log_mag, classes, steps)
+        """(B, 1, F, T), (B, K) → ratio masks (B, K, F, T) and info {"presence": (B, C)} where the SGN gives it.
+
+        The masks come from the average of `self.n_samples` samples (one by default).
+        """
+        x0, presence = self.sample_mean(log_mag, classes, steps)
         info = {"presence": torch.sigmoid(presence.float())} if presence is not None else {}
         return self.masks_from_sample(x0, log_mag), info
 
@@ -300,7 +336,7 @@ class DiffusionSeparator(nn.Module):
             return {"loss": loss, "parts": parts}
         if classes is None:  # every class: C sampling runs per mixture
             classes = torch.arange(self.cfg.n_classes, device=log_mag.device).expand(log_mag.shape[0], -1)
-        x0, presence = self.sample(log_mag, classes)
+        x0, presence = self.sample_mean(log_mag, classes)
         return {"masks": self.masks_from_sample(x0, log_mag), "mask_classes": classes, "presence_logits": presence}
 
 
