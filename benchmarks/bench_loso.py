@@ -4,7 +4,7 @@
                                     [--fold fluidr3] [--steps 4000] [--trunk paper|film]
 
 The fold holds one SoundFont out entirely: SGN, SoP (3 slots) and the instrument classifier that names
-SoP's slots are trained with the shipped `small` recipe (1–3 sources per mixture, the variety library's
+SoP's slots are trained with the named-outputs recipe (`NAMED_RECIPE`: 1–3 sources per mixture; the variety library's
 other voices and the synthesizer) on the `train` clips of every *other* SoundFont of `--data`, then scored
 as a user meets them (`evaluate --user-view`: labels given / named by the model, 2 and 3 sources) on 100
 seeded mixtures of the held-out SoundFont's `test` clips of `--eval-data` — timbres none of them heard.
@@ -21,7 +21,7 @@ import argparse
 from pathlib import Path
 
 from sgn_teach.core.atomic import write_json
-from sgn_teach.core.config import get_preset
+from sgn_teach.core.config import NAMED_RECIPE, get_preset
 from sgn_teach.core.device import get_device
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.user_view import format_user_view, user_view
@@ -47,7 +47,8 @@ def main() -> None:
     runs = {}
     for name, kind, over in (("sgn", "sgn", {"model__trunk": args.trunk}), ("sop", "sop", {}),
                              ("classifier", "classifier", {})):
-        cfg = get_preset("small", kind, **over, **({"train__steps": args.steps} if kind != "classifier" else {}))
+        recipe = {**NAMED_RECIPE, "train__steps": args.steps} if kind != "classifier" else {}  # 1–3 sources per mixture
+        cfg = get_preset("small", kind, **over, **recipe)
         runs[name] = trained_run(cfg, args.data, out / f"{args.fold}_{name}", device=args.device, soundfonts=fonts)
     dev = get_device(args.device)
     sgn, cfg, classes, _, _ = load_checkpoint(runs["sgn"], device=dev)

@@ -208,3 +208,19 @@ def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tm
     assert all("—" not in r for r in rows) and "FP/mix" in rows[1]  # SoP (3 slots, named by the classifier) in all four
     saved = json.loads((tmp_path / "uv.json").read_text())
     assert saved["named by the model, 2 sources"]["presence"]["sop"]["mixtures"] == 3
+
+
+@pytest.mark.parametrize("kind", ["sgn", "sop"])
+def test_the_model_cards_command_still_gives_the_shipped_models_settings(kind):
+    """The shipped small checkpoints predate the named-outputs recipe: the preset must still be what they were
+    trained with (README's model cards: 2 sources, 4000 steps), and the new recipe is opt-in (NAMED_RECIPE)."""
+    import dataclasses
+
+    from sgn_teach.core.config import NAMED_RECIPE, Config
+    from sgn_teach.hub.checkpoint import read_checkpoint
+    from sgn_teach.hub.shipped import shipped_checkpoint
+
+    shipped = Config.from_dict(json.loads(read_checkpoint(shipped_checkpoint(f"{kind}_small"))["config"]))
+    assert dataclasses.asdict(get_preset("small", kind)) == dataclasses.asdict(shipped)
+    named = get_preset("small", kind, **NAMED_RECIPE).train
+    assert (named.n_sources_mix, named.steps) == ((1, 2, 2, 3), 8000)

@@ -181,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a course SoundFont (fluidr3, timgm6mb, csound) or an .sf2 path; repeat for several "
                                 "(default: every course SoundFont installed)")
             q.add_argument("--variety", action="store_true",
-                           help="the shipped models' training library: the course library plus the other GM voices "
-                                "of each instrument in the three course SoundFonts and the procedural synthesizer")
+                           help="the named-outputs recipe's training library (NAMED_RECIPE): the course library plus the "
+                                "other GM voices of each instrument in the three course SoundFonts and the procedural "
+                                "synthesizer")
         q.set_defaults(func=cmd_data)
 
     t = sub.add_parser("train", help="train a model")

@@ -1,4 +1,4 @@
-"""More than one timbre per class: the training library of the shipped models.
+"""More than one timbre per class: the training library of the named-outputs recipe (config.NAMED_RECIPE).
 
 The course library (``data render --clips-per-class 60 --seed 0``) plays each
 class on one General MIDI program in each of the three course SoundFonts — and
