@@ -17,7 +17,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..core.atomic import remove_stale_tmp
+from ..core.atomic import process_alive, remove_stale_tmp
 from ..core.errors import SGNError
 
 LOCK_NAME = ".train.lock"
@@ -26,17 +26,6 @@ RUN_FILES = ("checkpoint.pt", "model.pt")
 
 class RunBusyError(SGNError):
     """Another live process is training into the same run folder."""
-
-
-def _alive(pid: int) -> bool:
-    """Is process `pid` running (on this host)?"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 class RunLock:
@@ -81,7 +70,7 @@ class RunLock:
                 return
             except FileExistsError:
                 pid, host = self._owner()
-                if pid is not None and (host != socket.gethostname() or _alive(pid)):
+                if pid is not None and (host != socket.gethostname() or process_alive(pid)):
                     where = "" if host == socket.gethostname() else f" on {host}"
                     raise RunBusyError(f"{self.run_dir} is in use by training process {pid}{where} (lock file "
                                        f"{self.path}); wait for it to finish, or train into another --out") from None
