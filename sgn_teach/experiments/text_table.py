@@ -128,7 +128,8 @@ def run_table(data: str | os.PathLike, out: str | os.PathLike, preset: str = "sm
     setup = {"data": str(data), "soundfonts": soundfonts, "preset": preset, "steps": steps, "batch_size": batch_size,
              "n_mixtures": n_mixtures, "seed": seed, "embedding": embedding, "train_seconds": timings,
              "eval_seconds": {str(n): r["setup"].get("eval_seconds") for n, r in reports.items()}, "command": command,
-             "loss_forms": {k: getattr(cfg.weak, k) for k in ("consistency_form", "bimodal_form")}}
+             "loss_forms": {k: getattr(cfg.weak, k) for k in ("consistency_form", "bimodal_form")},
+             "loss_weights": {k: getattr(cfg.weak, k) for k in ("w_bimodal", "w_consistency")}}
     table = build_table(reports, names, setup, n_boot=n_boot)
     write_json(out / "table.json", table)
     if json_path:
