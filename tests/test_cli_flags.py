@@ -33,6 +33,8 @@ def test_every_train_flag_mirrors_its_config_field():
     (["--embedding", "course"], "--embedding applies to --model text only"),
     (["--condition", "class"], "--condition applies to --model diffusion only"),
     (["--losses", "unsup"], "--losses applies to --model text only"),
+    (["--consistency-form", "union"], "--consistency-form applies to --model text only"),
+    (["--bimodal-form", "sum"], "invalid choice"),
     (["--optimizer", "rmsprop"], "invalid choice"),
 ])
 def test_a_flag_of_another_model_kind_is_refused_in_one_line(tmp_path, capsys, flags, message):

@@ -517,18 +517,26 @@ def test_no_percent_of_a_baseline_at_or_below_zero_db():
 
 
 def test_loss_forms_are_read_from_the_saved_config(tmp_path):
-    """The shipped weak model predates the loss-form options (its config has none: union + closed set); a checkpoint
-    saved now records its forms — the loaded config would show today's defaults for both."""
-    from sgn_teach.experiments.text_table import checkpoint_loss_forms
+    """A checkpoint records its loss forms; one saved before the options existed (no forms in its config: union +
+    closed set) reads as those — the loaded config would show today's defaults for both. The shipped weak model
+    and the shipped table agree on the forms they were trained with."""
+    from sgn_teach.experiments.text_table import checkpoint_loss_forms, load_shipped_table, loss_forms_of
     from sgn_teach.hub.checkpoint import save_checkpoint
     from sgn_teach.hub.shipped import shipped_checkpoint
 
-    old = checkpoint_loss_forms(shipped_checkpoint("text_weak_small"))
-    assert old == {"consistency_form": "union", "bimodal_form": "classes"}
+    shipped = checkpoint_loss_forms(shipped_checkpoint("text_weak_small"))
+    assert shipped == loss_forms_of(load_shipped_table()["setup"])
     cfg = get_preset("tiny", "text")
     cfg.weak.bimodal_form = "classes"
     save_checkpoint(tmp_path / "t.pt", build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
     assert checkpoint_loss_forms(tmp_path / "t.pt") == {"consistency_form": "sum", "bimodal_form": "classes"}
+    ck = torch.load(tmp_path / "t.pt", map_location="cpu", weights_only=True)
+    config = json.loads(ck["config"])
+    for key in ("consistency_form", "bimodal_form"):
+        del config["weak"][key]                      # as written by the code before the options
+    ck["config"] = json.dumps(config)
+    torch.save(ck, tmp_path / "old.pt")
+    assert checkpoint_loss_forms(tmp_path / "old.pt") == {"consistency_form": "union", "bimodal_form": "classes"}
 
 
 # --------------------------------------------------------------------------- command line

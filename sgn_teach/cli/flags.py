@@ -30,7 +30,7 @@ TRAIN_FLAGS: tuple[tuple[str, str, str | None], ...] = (
     ("diffusion", "condition", "diffusion"), ("diffusion", "condition_checkpoint", "diffusion"),
     ("diffusion", "sampling_steps", "diffusion"),
     ("weak", "sup_fraction", "text"), ("weak", "embedding", "text"), ("weak", "w_bimodal", "text"),
-    ("weak", "w_consistency", "text"),
+    ("weak", "w_consistency", "text"), ("weak", "consistency_form", "text"), ("weak", "bimodal_form", "text"),
 )
 
 def _counts(text: str) -> tuple[int, ...]:
