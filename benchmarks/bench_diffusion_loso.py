@@ -3,6 +3,7 @@
     python benchmarks/bench_diffusion_loso.py --data data/variety --eval-data data/music11 --out outputs/diffusion_loso
                                               [--fold fluidr3] [--condition class|sgn] [--condition-checkpoint CK]
                                               [--steps 4000] [--n-mixtures 100] [--sampling-steps K]
+                                              [--augment off|gain|full]
 
 Trains notebook 07's diffusion separator (the `small` diffusion preset, its shipped recipe) on the `train` clips of
 every SoundFont of `--data` except `--fold` — with the variety library (`data render --variety`) that is the other
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sgn_teach.core.atomic import write_json
-from sgn_teach.core.config import get_preset
+from sgn_teach.core.config import AUGMENT_LEVELS, augment_level, get_preset
 from sgn_teach.core.device import get_device
 from sgn_teach.core.errors import SGNError
 from sgn_teach.data import SoloLibrary
@@ -49,6 +50,7 @@ def main() -> int:
     p.add_argument("--condition", default="class", choices=("class", "sgn"))
     p.add_argument("--condition-checkpoint", default="", help="with --condition sgn: an SGN trained on the fold")
     p.add_argument("--preset", default="small", choices=("tiny", "small"))
+    p.add_argument("--augment", default=None, choices=AUGMENT_LEVELS, help="source augmentation (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--sampling-steps", type=int, default=None, help="DDIM steps when scoring (default: the model's)")
@@ -67,7 +69,10 @@ def main() -> int:
         if args.steps is not None:
             over["train__steps"] = args.steps
         cfg = get_preset(args.preset, "diffusion", **over)
-        run = trained_run(cfg, args.data, out / f"{args.fold}_diffusion_{args.condition}", device=args.device,
+        if args.augment is not None:
+            cfg.augment = augment_level(args.augment)
+        name = f"{args.fold}_diffusion_{args.condition}" + (f"_aug_{args.augment}" if args.augment else "")
+        run = trained_run(cfg, args.data, out / name, device=args.device,
                           soundfonts=fonts)
         dev = get_device(args.device)
         model, mcfg, classes, step, _ = load_checkpoint(run, device=dev)
@@ -95,9 +100,9 @@ def main() -> int:
           f"diffusion − NMF {vs_nmf[0]:+.2f} dB [{vs_nmf[1]:+.2f}, {vs_nmf[2]:+.2f}] (paired, 95 %)")
     met = bool(gain[0] >= TARGET_GAIN_DB)
     print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB")
-    path = out / f"results_{k}steps.json"
-    write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "steps": step,
-                      "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
+    path = out / f"results{'_aug_' + args.augment if args.augment else ''}_{k}steps.json"
+    write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "augment": args.augment,
+                      "steps": step, "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
                       "gain_over_mixture": list(gain), "vs_nmf": list(vs_nmf), "target_met": met,
                       "worst_class_sdr": float(np.min(list(per_class.values())))})
     print(f"results in {path}")
