@@ -584,3 +584,22 @@ def test_readme_quotes_the_shipped_weak_table():
     assert f"{100 * share['ratio']:.1f} % [{100 * share['ci'][0]:.1f}, {100 * share['ci'][1]:.1f}]" in readme
     for name, row in table["results"]["2"].items():
         assert f"| {name} | {row['sdr']:.2f} [" in readme, f"README's weak table lacks the shipped {name} row"
+
+
+def test_a_notebook_scratch_run_of_older_settings_is_cleared_and_a_current_one_kept(tmp_path):
+    """Notebook 08 re-run after a default changed (the loss weights did): its scratch run is retrained, not refused;
+    a run of the current settings — finished or only checkpointed — stays."""
+    from sgn_teach.experiments.runner import clear_stale_run
+    from sgn_teach.hub.checkpoint import save_checkpoint
+
+    cfg = get_preset("tiny", "text")
+    for name in ("model.pt", "checkpoint.pt"):
+        run = tmp_path / name.split(".")[0]
+        run.mkdir()
+        save_checkpoint(run / name, build_model(cfg.model, cfg.audio), cfg, list(MUSIC11_NAMES), 1)
+        assert clear_stale_run(run, cfg) == [] and (run / name).exists()
+        newer = get_preset("tiny", "text")
+        newer.weak.w_bimodal = cfg.weak.w_bimodal * 2
+        diffs = clear_stale_run(run, newer)
+        assert any("w_bimodal" in d for d in diffs) and not run.exists()
+    assert clear_stale_run(tmp_path / "never_made", cfg) == []

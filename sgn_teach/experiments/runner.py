@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from ..core.config import Config
@@ -19,14 +20,15 @@ from ..core.errors import CheckpointError
 from ..hub.checkpoint import read_checkpoint
 from ..training import train
 from ..training.checks import config_differences
-from ..training.common import MODEL_NAME
+from ..training.common import CKPT_NAME, MODEL_NAME
 from ..training.recipes import Recipe
 
 
-def stored_config_differences(run_dir: str | os.PathLike, cfg: Config) -> list[str]:
-    """How the config a finished run in `run_dir` was trained with differs from `cfg` (empty: the same run),
-    leaving out the settings the data decides (number of classes, the text embedding's width, …)."""
-    state = read_checkpoint(Path(run_dir) / MODEL_NAME)
+def stored_config_differences(run_dir: str | os.PathLike, cfg: Config, name: str = MODEL_NAME) -> list[str]:
+    """How the config a run in `run_dir` was trained with (read from its `name`: the finished model.pt, or
+    checkpoint.pt of an unfinished run) differs from `cfg` (empty: the same run), leaving out the settings the
+    data decides (number of classes, the text embedding's width, …)."""
+    state = read_checkpoint(Path(run_dir) / name)
     saved = Config.from_dict(json.loads(state["config"])).to_dict()
     wanted = cfg.to_dict()
     for section, key in (("model", "n_classes"), ("model", "n_sources"), ("model", "text_dim"),
@@ -60,4 +62,21 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
     return run_dir / MODEL_NAME
 
 
-__all__ = ["stored_config_differences", "trained_run"]
+def clear_stale_run(run_dir: str | os.PathLike, cfg: Config) -> list[str]:
+    """Delete `run_dir` when the run in it (finished or not) was trained with another config than `cfg`.
+
+    For the scratch runs a notebook makes for itself: after the package's defaults change (a loss weight, say),
+    running the notebook again must retrain, not stop on "trained with another config". Returns what differed
+    (empty: nothing was deleted). Never use it on a run someone may want to keep: :func:`trained_run` refuses instead.
+    """
+    run_dir = Path(run_dir)
+    for name in (MODEL_NAME, CKPT_NAME):
+        if (run_dir / name).exists():
+            diffs = stored_config_differences(run_dir, cfg, name)
+            if diffs:
+                shutil.rmtree(run_dir)
+            return diffs
+    return []
+
+
+__all__ = ["clear_stale_run", "stored_config_differences", "trained_run"]
