@@ -13,9 +13,10 @@ from the same training SoundFonts). Prints the paired gain over the mixture with
 the target of issue 24 (≥ mixture + 6 dB).
 
 The guide must not have heard the held-out SoundFont either: `--condition class` (default) learns a class
-embedding with the denoiser; `--condition sgn` needs an SGN trained on the same fold (`--condition-checkpoint`,
-e.g. the `fluidr3_sgn/model.pt` of benchmarks/bench_loso.py) — the default guide, the shipped sgn_small.pt,
-heard FluidR3, so the script will not fall back on it. Resumable (an interrupted training continues; a finished
+embedding with the denoiser; `--condition sgn` uses an SGN trained on the same fold — `--condition-checkpoint CK`
+if given, otherwise the script first trains one with the shipped `small` SGN recipe on the same SoundFonts
+(`<out>/<fold>_sgn_guide`), as the shipped diffusion model is guided by the shipped SGN. The shipped sgn_small.pt
+heard FluidR3, so the script never falls back on it. Resumable (an interrupted training continues; a finished
 run of another config is refused).
 Fast check of the code path: --preset tiny --steps 4 --n-mixtures 4.
 """
@@ -48,7 +49,7 @@ def main() -> int:
     p.add_argument("--out", default="outputs/diffusion_loso")
     p.add_argument("--fold", default="fluidr3")
     p.add_argument("--condition", default="class", choices=("class", "sgn"))
-    p.add_argument("--condition-checkpoint", default="", help="with --condition sgn: an SGN trained on the fold")
+    p.add_argument("--condition-checkpoint", default="", help="with --condition sgn: an SGN trained on the fold (default: train one)")
     p.add_argument("--preset", default="small", choices=("tiny", "small"))
     p.add_argument("--augment", default=None, choices=AUGMENT_LEVELS, help="source augmentation (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
@@ -57,14 +58,15 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--device", default="auto")
     args = p.parse_args()
-    if args.condition == "sgn" and not args.condition_checkpoint:
-        print("error: --condition sgn needs --condition-checkpoint: an SGN trained without the held-out SoundFont "
-              "(the shipped sgn_small.pt heard it)", file=sys.stderr)
-        return 2
     out = Path(args.out)
     try:
         fonts = [f for f in SoloLibrary(args.data, split="train").soundfonts_available if f != args.fold]
         print(f"fold {args.fold}: training on {', '.join(fonts)}", flush=True)
+        if args.condition == "sgn" and not args.condition_checkpoint:  # the guide, trained on the same fold first
+            steps = {} if args.steps is None else {"train__steps": args.steps}
+            guide = trained_run(get_preset(args.preset, "sgn", **steps), args.data, out / f"{args.fold}_sgn_guide",
+                                device=args.device, soundfonts=fonts)
+            args.condition_checkpoint = str(guide)
         over = {"diffusion__condition": args.condition, "diffusion__condition_checkpoint": args.condition_checkpoint}
         if args.steps is not None:
             over["train__steps"] = args.steps
@@ -100,7 +102,8 @@ def main() -> int:
           f"diffusion − NMF {vs_nmf[0]:+.2f} dB [{vs_nmf[1]:+.2f}, {vs_nmf[2]:+.2f}] (paired, 95 %)")
     met = bool(gain[0] >= TARGET_GAIN_DB)
     print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB")
-    path = out / f"results{'_aug_' + args.augment if args.augment else ''}_{k}steps.json"
+    tag = ("_sgn" if args.condition == "sgn" else "") + (f"_aug_{args.augment}" if args.augment else "")
+    path = out / f"results{tag}_{k}steps.json"
     write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "augment": args.augment,
                       "steps": step, "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
                       "gain_over_mixture": list(gain), "vs_nmf": list(vs_nmf), "target_met": met,
