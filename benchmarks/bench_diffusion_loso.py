@@ -2,7 +2,7 @@
 
     python benchmarks/bench_diffusion_loso.py --data data/variety --eval-data data/music11 --out outputs/diffusion_loso
                                               [--fold fluidr3] [--condition class|sgn] [--condition-checkpoint CK]
-                                              [--steps 4000] [--n-mixtures 100] [--sampling-steps K]
+                                              [--steps 4000] [--guide-steps S] [--n-mixtures 100] [--sampling-steps K]
                                               [--augment off|gain|full]
 
 Trains notebook 07's diffusion separator (the `small` diffusion preset, its shipped recipe) on the `train` clips of
@@ -18,7 +18,7 @@ if given, otherwise the script first trains one with the shipped `small` SGN rec
 (`<out>/<fold>_sgn_guide`), as the shipped diffusion model is guided by the shipped SGN. The shipped sgn_small.pt
 heard FluidR3, so the script never falls back on it. Resumable (an interrupted training continues; a finished
 run of another config is refused).
-Fast check of the code path: --preset tiny --steps 4 --n-mixtures 4.
+Fast check of the code path: --preset tiny --steps 4 --guide-steps 4 --n-mixtures 4 [--condition sgn].
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def main() -> int:
     p.add_argument("--preset", default="small", choices=("tiny", "small"))
     p.add_argument("--augment", default=None, choices=AUGMENT_LEVELS, help="source augmentation (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
+    p.add_argument("--guide-steps", type=int, default=None,
+                   help="with --condition sgn and no checkpoint: the guide SGN's training steps (default: the preset's)")
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--sampling-steps", type=int, default=None, help="DDIM steps when scoring (default: the model's)")
     p.add_argument("--seed", type=int, default=3)
@@ -63,7 +65,7 @@ def main() -> int:
         fonts = [f for f in SoloLibrary(args.data, split="train").soundfonts_available if f != args.fold]
         print(f"fold {args.fold}: training on {', '.join(fonts)}", flush=True)
         if args.condition == "sgn" and not args.condition_checkpoint:  # the guide, trained on the same fold first
-            steps = {} if args.steps is None else {"train__steps": args.steps}
+            steps = {} if args.guide_steps is None else {"train__steps": args.guide_steps}
             guide = trained_run(get_preset(args.preset, "sgn", **steps), args.data, out / f"{args.fold}_sgn_guide",
                                 device=args.device, soundfonts=fonts)
             args.condition_checkpoint = str(guide)
@@ -73,7 +75,8 @@ def main() -> int:
         cfg = get_preset(args.preset, "diffusion", **over)
         if args.augment is not None:
             cfg.augment = augment_level(args.augment)
-        name = f"{args.fold}_diffusion_{args.condition}" + (f"_aug_{args.augment}" if args.augment else "")
+        name = (f"{args.fold}_diffusion_{args.condition}" + (f"_aug_{args.augment}" if args.augment else "")
+                + (f"_{args.steps}" if args.steps is not None else ""))  # another budget: another run folder
         run = trained_run(cfg, args.data, out / name, device=args.device,
                           soundfonts=fonts)
         dev = get_device(args.device)
@@ -102,7 +105,8 @@ def main() -> int:
           f"diffusion − NMF {vs_nmf[0]:+.2f} dB [{vs_nmf[1]:+.2f}, {vs_nmf[2]:+.2f}] (paired, 95 %)")
     met = bool(gain[0] >= TARGET_GAIN_DB)
     print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB")
-    tag = ("_sgn" if args.condition == "sgn" else "") + (f"_aug_{args.augment}" if args.augment else "")
+    tag = (("_sgn" if args.condition == "sgn" else "") + (f"_aug_{args.augment}" if args.augment else "")
+           + (f"_train{args.steps}" if args.steps is not None else ""))
     path = out / f"results{tag}_{k}steps.json"
     write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "augment": args.augment,
                       "steps": step, "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
