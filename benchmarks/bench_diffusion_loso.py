@@ -49,7 +49,8 @@ def main() -> int:
     p.add_argument("--out", default="outputs/diffusion_loso")
     p.add_argument("--fold", default="fluidr3")
     p.add_argument("--condition", default="class", choices=("class", "sgn"))
-    p.add_argument("--condition-checkpoint", default="", help="with --condition sgn: an SGN trained on the fold (default: train one)")
+    p.add_argument("--condition-checkpoint", default="",
+                   help="with --condition sgn: an SGN trained on the fold (default: train one)")
     p.add_argument("--preset", default="small", choices=("tiny", "small"))
     p.add_argument("--augment", default=None, choices=AUGMENT_LEVELS, help="source augmentation (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the preset's)")
