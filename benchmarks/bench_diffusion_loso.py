@@ -76,9 +76,9 @@ def main() -> int:
         cfg = get_preset(args.preset, "diffusion", **over)
         if args.augment is not None:
             cfg.augment = augment_level(args.augment)
-        name = (f"{args.fold}_diffusion_{args.condition}" + (f"_aug_{args.augment}" if args.augment else "")
-                + (f"_{args.steps}" if args.steps is not None else ""))  # another budget: another run folder
-        run = trained_run(cfg, args.data, out / name, device=args.device,
+        # the run folder and the results file name what differs from the default: augmentation, another budget
+        variant = (f"_aug_{args.augment}" if args.augment else "") + (f"_train{args.steps}" if args.steps else "")
+        run = trained_run(cfg, args.data, out / f"{args.fold}_diffusion_{args.condition}{variant}", device=args.device,
                           soundfonts=fonts)
         dev = get_device(args.device)
         model, mcfg, classes, step, _ = load_checkpoint(run, device=dev)
@@ -106,9 +106,7 @@ def main() -> int:
           f"diffusion − NMF {vs_nmf[0]:+.2f} dB [{vs_nmf[1]:+.2f}, {vs_nmf[2]:+.2f}] (paired, 95 %)")
     met = bool(gain[0] >= TARGET_GAIN_DB)
     print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB")
-    tag = (("_sgn" if args.condition == "sgn" else "") + (f"_aug_{args.augment}" if args.augment else "")
-           + (f"_train{args.steps}" if args.steps is not None else ""))
-    path = out / f"results{tag}_{k}steps.json"
+    path = out / f"results{'_sgn' if args.condition == 'sgn' else ''}{variant}_{k}steps.json"
     write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "augment": args.augment,
                       "steps": step, "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
                       "gain_over_mixture": list(gain), "vs_nmf": list(vs_nmf), "target_met": met,
