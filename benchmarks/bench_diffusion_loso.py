@@ -3,7 +3,7 @@
     python benchmarks/bench_diffusion_loso.py --data data/variety --eval-data data/music11 --out outputs/diffusion_loso
                                               [--fold fluidr3] [--condition class|sgn] [--condition-checkpoint CK]
                                               [--steps 4000] [--guide-steps S] [--n-mixtures 100] [--sampling-steps K]
-                                              [--augment off|gain|full]
+                                              [--augment off|gain|full] [--n-samples N] [--score-on test|val]
 
 Trains notebook 07's diffusion separator (the `small` diffusion preset, its shipped recipe) on the `train` clips of
 every SoundFont of `--data` except `--fold` — with the variety library (`data render --variety`) that is the other
@@ -18,6 +18,9 @@ if given, otherwise the script first trains one with the shipped `small` SGN rec
 (`<out>/<fold>_sgn_guide`), as the shipped diffusion model is guided by the shipped SGN. The shipped sgn_small.pt
 heard FluidR3, so the script never falls back on it. Resumable (an interrupted training continues; a finished
 run of another config is refused).
+`--n-samples N` scores the average of N samples per estimate (notebook 07 §7: it nears the posterior mean);
+`--score-on val` scores the training SoundFonts' `val` clips of `--data` instead — the split on which to choose
+N or the step count; the held-out SoundFont's test clips are for the one final score.
 Fast check of the code path: --preset tiny --steps 4 --guide-steps 4 --n-mixtures 4 [--condition sgn].
 """
 
@@ -58,6 +61,9 @@ def main() -> int:
                    help="with --condition sgn and no checkpoint: the guide SGN's training steps (default: the preset's)")
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--sampling-steps", type=int, default=None, help="DDIM steps when scoring (default: the model's)")
+    p.add_argument("--n-samples", type=int, default=None, help="samples averaged per estimate (default: the model's)")
+    p.add_argument("--score-on", default="test", choices=("test", "val"),
+                   help="test: the held-out SoundFont's test clips; val: the training SoundFonts' val clips")
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--device", default="auto")
     args = p.parse_args()
@@ -84,16 +90,25 @@ def main() -> int:
         model, mcfg, classes, step, _ = load_checkpoint(run, device=dev)
         if args.sampling_steps is not None:
             model.sampling_steps = args.sampling_steps
-        test = SoloLibrary(args.eval_data, split="test", classes=classes, soundfonts=[args.fold])
+        if args.n_samples is not None:
+            if args.n_samples < 1:
+                raise SGNError(f"--n-samples must be at least 1, not {args.n_samples}")
+            model.n_samples = args.n_samples
+        if args.score_on == "test":
+            test = SoloLibrary(args.eval_data, split="test", classes=classes, soundfonts=[args.fold])
+        else:  # choosing a setting: the clips the training validated on, never the held-out SoundFont
+            test = SoloLibrary(args.data, split="val", classes=classes, soundfonts=fonts)
         nmf_lib = SoloLibrary(args.data, split="train", classes=classes, soundfonts=fonts)
         rep = evaluate({"diffusion": model}, test, mcfg.audio, n_sources=2, n_mixtures=args.n_mixtures,
                        seed=args.seed, rows=("mixture", "nmf"), nmf_library=nmf_lib, device=dev)
     except SGNError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    k = model.sampling_steps
+    k, n_avg = model.sampling_steps, model.n_samples
+    scored = "its test clips" if args.score_on == "test" else "the training SoundFonts' val clips (not the fold)"
     print(f"\nheld out: {args.fold} (diffusion, condition {args.condition}, {step} training steps, {k} DDIM steps, "
-          f"trained on {', '.join(fonts)}); {args.n_mixtures} two-source mixtures of its test clips, labels given\n")
+          f"{n_avg} sample(s) averaged, trained on {', '.join(fonts)}); {args.n_mixtures} two-source mixtures of "
+          f"{scored}, labels given\n")
     print("| row | SDR | SIR | SAR |\n|---|---:|---:|---:|")
     for name, row in rep["rows"].items():
         print(f"| {name} | {row['sdr']:.2f} | {row['sir']:.2f} | {row['sar']:.2f} |")
@@ -105,10 +120,13 @@ def main() -> int:
     print(f"diffusion − mixture {gain[0]:+.2f} dB [{gain[1]:+.2f}, {gain[2]:+.2f}]; "
           f"diffusion − NMF {vs_nmf[0]:+.2f} dB [{vs_nmf[1]:+.2f}, {vs_nmf[2]:+.2f}] (paired, 95 %)")
     met = bool(gain[0] >= TARGET_GAIN_DB)
-    print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB")
-    path = out / f"results{'_sgn' if args.condition == 'sgn' else ''}{variant}_{k}steps.json"
+    print(f"  {'met    ' if met else 'NOT met'}  diffusion ≥ mixture + {TARGET_GAIN_DB:g} dB"
+          + ("" if args.score_on == "test" else " (on val clips: a guide for choosing, not the target's split)"))
+    scoring = (f"_{n_avg}samples" if n_avg > 1 else "") + ("_val" if args.score_on == "val" else "")
+    path = out / f"results{'_sgn' if args.condition == 'sgn' else ''}{variant}_{k}steps{scoring}.json"
     write_json(path, {"fold": args.fold, "train_soundfonts": fonts, "condition": args.condition, "augment": args.augment,
-                      "steps": step, "sampling_steps": k, "rows": rep["rows"], "per_class": per_class,
+                      "steps": step, "sampling_steps": k, "n_samples": n_avg, "scored_on": args.score_on,
+                      "rows": rep["rows"], "per_class": per_class,
                       "gain_over_mixture": list(gain), "vs_nmf": list(vs_nmf), "target_met": met,
                       "worst_class_sdr": float(np.min(list(per_class.values())))})
     print(f"results in {path}")
