@@ -143,12 +143,20 @@ def plot_history(history: dict[str, Any]):
     return fig
 
 
-def audio_player(wave, sample_rate: int = SAMPLE_RATE, label: str = ""):
-    """An HTML audio player for a notebook; `label` is shown above it."""
-    from IPython.display import HTML, Audio
+def _audio(wave, sample_rate: int):
+    """IPython's Audio of a wave (L,), scaled to full range — except a silent one (a missed source's estimate),
+    which normalising would divide by zero, so it plays as the silence it is."""
+    from IPython.display import Audio
 
     w = to_numpy(wave).astype(np.float32)
-    audio = Audio(w, rate=sample_rate, normalize=True)
+    return Audio(w, rate=sample_rate, normalize=bool(np.abs(w).max(initial=0.0) > 0))
+
+
+def audio_player(wave, sample_rate: int = SAMPLE_RATE, label: str = ""):
+    """An HTML audio player for a notebook; `label` is shown above it."""
+    from IPython.display import HTML
+
+    audio = _audio(wave, sample_rate)
     if not label:
         return audio
     return HTML(f"<div style='font-size:90%'><b>{label}</b></div>{audio._repr_html_()}")
@@ -156,12 +164,11 @@ def audio_player(wave, sample_rate: int = SAMPLE_RATE, label: str = ""):
 
 def listening_panel(rows: dict[str, Sequence], sample_rate: int = SAMPLE_RATE):
     """A grid of players: {row label: [wave per column]}; returns an ipywidgets GridBox (or HTML)."""
-    from IPython.display import HTML, Audio
+    from IPython.display import HTML
 
     html = ["<table>"]
     for label, waves in rows.items():
-        cells = "".join(f"<td>{Audio(to_numpy(w).astype(np.float32), rate=sample_rate, normalize=True)._repr_html_()}</td>"
-                        for w in waves)
+        cells = "".join(f"<td>{_audio(w, sample_rate)._repr_html_()}</td>" for w in waves)
         html.append(f"<tr><td><b>{label}</b></td>{cells}</tr>")
     html.append("</table>")
     return HTML("".join(html))
