@@ -108,7 +108,7 @@ DIFFUSION_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
               "train": dict(batch_size=32, lr=2e-4, optimizer="adam", steps=50000, val_every=2500,
                             ckpt_every=1000, val_mixtures=32)},
     "small": {"diffusion": dict(),
-              "train": dict(batch_size=16, lr=2e-3, optimizer="adam", steps=4000, schedule="cosine",
+              "train": dict(batch_size=16, lr=2e-3, optimizer="adam", steps=8000, schedule="cosine",
                             warmup_steps=50, val_every=500, ckpt_every=100, val_mixtures=24)},
     "tiny": {"diffusion": dict(channels=8, levels=3, attention_levels=1, emb_dim=32, cond_channels=8, heads=2,
                                sampling_steps=2),
