@@ -24,6 +24,17 @@ def test_grid_covers_the_papers_ablations():
     assert len({r.name for r in grid("small", (0,), ("table3",))}) == 6
 
 
+def test_the_grid_runs_whole_rows_first_table_iii_before_the_rest():
+    """Stopped part-way (several CPU-hours), the grid has rows with every seed, Table III's first."""
+    runs = grid("small", (2, 0, 1))
+    rows = [r.name.rsplit("_s", 1)[0] for r in runs]
+    first = [rows[i] for i in range(0, len(rows), 3)]
+    assert all(len(set(rows[i:i + 3])) == 1 and {r.seed for r in runs[i:i + 3]} == {0, 1, 2}
+               for i in range(0, len(rows), 3))                     # each block of three: one row, every seed
+    assert [r.seed for r in runs[:3]] == [2, 0, 1]                   # in the order the seeds were given
+    assert set(first[:6]) == {"baseline", "sct", "cag", "sgn", "attn", "sop"} and first[-1] == "sgn_mix23"
+
+
 def test_every_row_of_the_grid_trains_the_same_losses():
     """Issue 23: the presence loss is off for every row (baseline and SoP have no presence head)."""
     from sgn_teach.experiments.ablate import _config

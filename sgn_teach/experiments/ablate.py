@@ -91,7 +91,12 @@ class Run:
 
 
 def grid(preset: str, seeds: tuple[int, ...], groups: tuple[str, ...] = GROUPS) -> list[Run]:
-    """The runs of the requested groups (Table IV and three-sources reuse Table III's SGN runs)."""
+    """The runs of the requested groups (Table IV and three-sources reuse Table III's SGN runs).
+
+    Ordered configuration by configuration, every seed of one before the next (Table III first, then hard
+    assignment, the depths, the 2/3 mix): a grid stopped part-way has whole rows with all their seeds — the
+    rows the paper's tables need first — rather than every row with one seed.
+    """
     default_depth = get_preset(preset).model.depth
     runs: list[Run] = []
     for s in seeds:
@@ -106,7 +111,9 @@ def grid(preset: str, seeds: tuple[int, ...], groups: tuple[str, ...] = GROUPS) 
         if "three" in groups:
             runs.append(Run(f"sgn_mix23_s{s}", "sgn", s, {"train__n_sources_mix": (2, 3)},
                             label="sgn trained on a 2/3 mix"))
-    return runs
+    priority = ["sgn", *(v for v in TABLE3_VARIANTS if v != "sgn"), "sgn_hard",
+                *(f"sgn_depth{d}" for d in DEPTHS[preset]), "sgn_mix23"]
+    return sorted(runs, key=lambda r: (priority.index(_prefix(r.name)), seeds.index(r.seed)))  # stable
 
 
 def _config(run: Run, preset: str, steps: int | None):
