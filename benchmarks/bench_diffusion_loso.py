@@ -2,7 +2,7 @@
 
     python benchmarks/bench_diffusion_loso.py --data data/variety --eval-data data/music11 --out outputs/diffusion_loso
                                               [--fold fluidr3] [--condition class|sgn] [--condition-checkpoint CK]
-                                              [--steps 4000] [--guide-steps S] [--n-mixtures 100] [--sampling-steps K]
+                                              [--steps S] [--guide-steps S] [--n-mixtures 100] [--sampling-steps K]
                                               [--augment off|gain|full] [--n-samples N] [--score-on test|val]
 
 Trains notebook 07's diffusion separator (the `small` diffusion preset, its shipped recipe) on the `train` clips of
