@@ -148,6 +148,18 @@ def test_ablate_command_end_to_end(synth_library, tmp_path, capsys):
     assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
     again = json.loads((out / "ablations.json").read_text())
     assert again["runs"]["sgn_s0"]["n2"]["scores"] == results["runs"]["sgn_s0"]["n2"]["scores"]
+    assert again["setup"]["untrained"] == []
+    # a grid stopped part-way is read as it stands: seed 1 was never trained, and --finished-only trains nothing
+    capsys.readouterr()
+    assert cli.main([*argv[:9], "--seeds", "0", "1", *argv[11:], "--finished-only"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").glob("*/model.pt")} == weights
+    part = json.loads((out / "ablations.json").read_text())
+    assert sorted(part["setup"]["untrained"]) == sorted(name.replace("_s0", "_s1") for name in results["runs"])
+    assert {row["seeds"] for row in part["tables"]["n2"].values()} == {1}
+    assert "not trained yet (7 runs" in capsys.readouterr().out
+    assert cli.main([*argv[:4], str(tmp_path / "empty"), *argv[5:], "--finished-only"]) == 2
+    err = capsys.readouterr().err
+    assert "no finished run of this grid to summarise" in err and len(err.strip().splitlines()) == 1
     # a re-run with another budget never mixes it with the finished runs: one line naming the difference
     capsys.readouterr()
     assert cli.main([*argv[:7], "--steps", "3", *argv[9:]]) == 2

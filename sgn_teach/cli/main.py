@@ -131,7 +131,8 @@ def cmd_ablate(args) -> None:
 
     try:
         results = run_ablations(args.data, args.out, preset=args.preset, steps=args.steps, seeds=tuple(args.seeds),
-                                groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device)
+                                groups=tuple(args.only), n_mixtures=args.n_mixtures, device=args.device,
+                                finished_only=args.finished_only)
     except TrainingInterrupted as exc:
         exc.hint = "run the same ablate command again to continue"
         raise
@@ -226,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--only", nargs="+", default=["table3", "table4", "three"], choices=["table3", "table4", "three"])
     a.add_argument("--n-mixtures", type=int, default=100)
     a.add_argument("--no-figures", dest="figures", action="store_false")
+    a.add_argument("--finished-only", action="store_true",
+                   help="train nothing: tabulate the runs that have finished and list the others")
     a.add_argument("--device", default="auto", choices=DEVICES)
     a.set_defaults(func=cmd_ablate)
 

@@ -28,7 +28,9 @@ the seeds with replacement, then the mixtures within each seed (a mixture's sour
 so seed-to-seed training variance widens them. A difference to SGN pairs seed r with seed r on
 the same mixtures; one whose interval contains 0 is reported as "no measurable difference".
 Results go to OUT/ablations.json; finished runs and evaluations are reused, so an
-interrupted grid continues where it stopped.
+interrupted grid continues where it stopped. ``finished_only=True`` (``--finished-only``) trains
+nothing: it scores and tabulates the runs that have finished, and the results file lists the
+runs not trained yet (``setup["untrained"]``), so a grid stopped part-way can be read as it stands.
 """
 
 from __future__ import annotations
@@ -131,8 +133,12 @@ def _config(run: Run, preset: str, steps: int | None):
 
 def run_ablations(data: str | Path, out: str | Path, preset: str = "small", steps: int | None = None,
                   seeds: tuple[int, ...] = (0, 1, 2), groups: tuple[str, ...] = GROUPS, n_mixtures: int = 100,
-                  device: str = "auto", progress: bool = True) -> dict[str, Any]:
-    """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json."""
+                  device: str = "auto", progress: bool = True, finished_only: bool = False) -> dict[str, Any]:
+    """Train and score every run of the grid (resumable); returns the results dict written to OUT/ablations.json.
+
+    `finished_only`: train nothing; score and tabulate only the runs whose model.pt exists (an interrupted run
+    stays as it is) and record the others under ``setup["untrained"]``.
+    """
     from ..core.checks import require_int
     from ..core.device import get_device
     from ..core.errors import ConfigError, DataError
@@ -161,6 +167,13 @@ def run_ablations(data: str | Path, out: str | Path, preset: str = "small", step
                        "overrides": dict(GRID_OVERRIDES), "interval": INTERVAL}
     dev = get_device(device)
     runs = grid(preset, tuple(seeds), tuple(groups))
+    untrained = [run.name for run in runs if not (out / "runs" / run.name / MODEL_NAME).exists()]
+    if finished_only:
+        runs = [run for run in runs if run.name not in untrained]
+        if not runs:
+            raise DataError(f"{out}: no finished run of this grid to summarise; run it without --finished-only "
+                            "to train it")
+    results["setup"]["untrained"] = untrained if finished_only else []
     for run in runs:  # a finished run of another budget or setting: refused before any work
         if (out / "runs" / run.name / MODEL_NAME).exists():
             trained_run(_config(run, preset, steps), data, out / "runs" / run.name)
@@ -285,6 +298,10 @@ def _num(v: float | None) -> str:
 def format_tables(results: dict[str, Any]) -> str:
     """The summary as Markdown (SDR/SIR/SAR with 95 % intervals; the difference to SGN)."""
     lines = []
+    untrained = results.get("setup", {}).get("untrained")
+    if untrained:
+        lines.append(f"not trained yet ({len(untrained)} runs: their rows below have fewer seeds, or are missing): "
+                     + ", ".join(untrained))
     tables = results.get("tables", {})
     interval = tables.get("interval", "95 % bootstrap intervals over mixtures of the seeds' mean (an older file)")
     for n, rows in tables.items():
