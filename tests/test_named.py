@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from sgn_teach.core.config import get_preset
+from sgn_teach.core.config import ModelConfig, get_preset
 from sgn_teach.data import SoloLibrary, finish_batch
 from sgn_teach.data.mixing import MixedCountMixDataset
 from sgn_teach.evaluation.evaluate import evaluate
@@ -224,3 +224,56 @@ def test_the_model_cards_command_still_gives_the_shipped_models_settings(kind):
     assert dataclasses.asdict(get_preset("small", kind)) == dataclasses.asdict(shipped)
     named = get_preset("small", kind, **NAMED_RECIPE).train
     assert (named.n_sources_mix, named.steps) == ((1, 2, 2, 3), 8000)
+
+
+# --------------------------------------------------------------------------- presence from the trunk
+
+def test_the_unet_decodes_what_it_encoded():
+    from sgn_teach.models.unet import UNet
+
+    unet = UNet(in_channels=1, out_channels=8, ngf=4, levels=3).eval()
+    x = torch.randn(2, 1, 32, 32)
+    skips = unet.encode(x)
+    torch.testing.assert_close(unet.decode(skips), unet(x))
+    torch.testing.assert_close(unet.decode(skips, stop_before_last_conv=True), unet.last_hidden(x))
+    assert [name for name, _ in unet.shape_trace(x)][:3] == ["input", "input_norm", "down_0"]
+
+
+def test_the_trunk_presence_head_reads_the_encoder_and_teaches_it(tiny_audio):
+    from sgn_teach.losses import presence_bce
+
+    cfg = get_preset("tiny", "sgn", model__presence="trunk")
+    model = build_model(cfg.model, cfg.audio).eval()
+    paper = build_model(get_preset("tiny", "sgn").model, cfg.audio).eval()
+    assert model.has_presence_head and model.presence_head is None
+    # the same masks as the paper's SGN with the same weights: only where presence comes from differs
+    paper.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("trunk_presence")},
+                          strict=False)
+    x, classes = torch.randn(2, 1, 64, 64), torch.tensor([[1, 2], [3, 9]])
+    out = model(x, classes)
+    torch.testing.assert_close(out["mask_logits"], paper(x, classes)["mask_logits"])
+    assert out["presence_logits"].shape == (2, 11)
+    torch.testing.assert_close(model.presence_logits(x), out["presence_logits"])  # the branch alone agrees
+    # its logits follow the mixture, not the class tokens: changing the input changes them
+    assert not torch.allclose(model.presence_logits(x), model.presence_logits(torch.randn(2, 1, 64, 64)))
+    model.train()
+    presence_bce(model(x, classes)["presence_logits"], torch.zeros(2, 11)).backward()
+    assert model.unet.down[0][0].weight.grad.abs().sum() > 0      # the presence loss reaches the encoder ...
+    assert all(p.grad is None or not p.grad.any() for p in model.transformer.parameters())  # ... not the tokens
+
+
+def test_trunk_presence_needs_a_model_with_a_presence_head(synth_library, tmp_path, capsys):
+    import sgn_teach.cli.main as cli
+
+    for variant in ("baseline", "sop"):
+        cfg = get_preset("tiny", variant, model__presence="trunk")
+        with pytest.raises(ValueError, match="presence 'trunk' needs an SGN variant with a presence head"):
+            build_model(cfg.model, cfg.audio)
+    with pytest.raises(ValueError, match="presence must be one of tokens, trunk"):
+        ModelConfig(presence="mask")
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(synth_library), "--out", str(out), "--model", "sop", "--preset", "tiny",
+                     "--presence", "trunk", "--steps", "2", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "needs an SGN variant with a presence head" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "model.pt").exists()

@@ -27,6 +27,7 @@ TRAIN_FLAGS: tuple[tuple[str, str, str | None], ...] = (
     ("train", "warmup_steps", None), ("train", "w_rec", None), ("train", "w_ce", None), ("train", "w_presence", None),
     ("model", "depth", None), ("train", "val_mixtures", None), ("train", "val_every", None),
     ("train", "log_every", None), ("train", "n_sources_mix", None), ("model", "trunk", None),
+    ("model", "presence", None),
     ("diffusion", "condition", "diffusion"), ("diffusion", "condition_checkpoint", "diffusion"),
     ("diffusion", "sampling_steps", "diffusion"),
     ("weak", "sup_fraction", "text"), ("weak", "embedding", "text"), ("weak", "w_bimodal", "text"),

@@ -36,6 +36,7 @@ from .options import (
     OPTIMIZERS,
     PRECISIONS,
     PREDICTIONS,
+    PRESENCE_SOURCES,
     SCHEDULES,
     TRUNKS,
     option,
@@ -109,12 +110,16 @@ class ModelConfig:
     text_dim: int = 64            # `text`: width E of the prompt embeddings the U-Net is FiLM-conditioned on
     trunk: str = option("paper", "SGN's U-Net: paper (one class-agnostic pass, the paper's) or film (our extension: "
                         "the decoder runs once per class, FiLM-conditioned on its class feature g_i)", TRUNKS)
+    presence: str = option("tokens", "what SGN's presence head reads: tokens (the paper's: each class feature g_i) or "
+                           "trunk (our extension: the U-Net encoder's pooled deepest features)", PRESENCE_SOURCES)
 
     def __post_init__(self) -> None:
         if self.variant not in MODEL_KINDS:
             raise ValueError(f"unknown model variant {self.variant!r}; choose from {', '.join(MODEL_KINDS)}")
         if self.trunk not in TRUNKS:
             raise ValueError(f"trunk must be one of {', '.join(TRUNKS)}, not {self.trunk!r}")
+        if self.presence not in PRESENCE_SOURCES:
+            raise ValueError(f"presence must be one of {', '.join(PRESENCE_SOURCES)}, not {self.presence!r}")
         if self.assign not in ASSIGNMENTS:
             raise ValueError(f"assign must be one of {', '.join(ASSIGNMENTS)}, not {self.assign!r}")
 

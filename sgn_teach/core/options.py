@@ -18,6 +18,7 @@ CONDITIONS = ("sgn", "class")
 PREDICTIONS = ("v", "eps")
 DIFFUSION_TARGETS = ("relative", "absolute")
 TRUNKS = ("paper", "film")
+PRESENCE_SOURCES = ("tokens", "trunk")
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Any:
@@ -30,4 +31,4 @@ def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kw
 
 
 __all__ = ["ASSIGNMENTS", "CONDITIONS", "DIFFUSION_TARGETS", "MASK_TARGETS", "OPTIMIZERS", "PRECISIONS", "PREDICTIONS",
-           "SCHEDULES", "TRUNKS", "option"]
+           "PRESENCE_SOURCES", "SCHEDULES", "TRUNKS", "option"]

@@ -17,9 +17,10 @@ import torch
 from torch import nn
 
 from ..core.config import AudioConfig, Config, DiffusionConfig, ModelConfig
-from ..core.errors import CheckpointError
+from ..core.errors import CheckpointError, ConfigError
 from ..models import SGN, SoPModel, TextConditionedSeparator
 from ..models.interface import is_separator
+from ..models.sgn import PRESENCE_VARIANTS
 from .checkpoint import describe_load_error, load_weights, read_checkpoint
 
 
@@ -28,6 +29,9 @@ def build_model(model_cfg: ModelConfig, audio_cfg: AudioConfig, diffusion: Diffu
 
     `diffusion` (``Config.diffusion``) is needed by the "diffusion" variant only.
     """
+    if model_cfg.presence != "tokens" and model_cfg.variant not in PRESENCE_VARIANTS:
+        raise ConfigError(f"presence '{model_cfg.presence}' needs an SGN variant with a presence head "
+                          f"({', '.join(PRESENCE_VARIANTS)}), not {model_cfg.variant!r}")
     if model_cfg.variant == "diffusion":  # the generative separator of notebook 07
         from ..models.diffusion_separator import DiffusionSeparator
 

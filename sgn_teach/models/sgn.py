@@ -37,6 +37,10 @@ runs once per mixture), so the trunk itself shapes U for the instrument asked fo
 
 FiLM starts as the identity, so at initialisation the `film` SGN computes exactly the paper's.
 
+A second extension (``ModelConfig.presence = "trunk"``): the presence head reads the U-Net encoder's
+pooled deepest features instead of g_i (:class:`sgn_teach.models.trunk_presence.TrunkPresenceHead`) — the
+encoder runs once per mixture and its features serve the presence head and the decoder alike.
+
 The presence head's decision threshold, one per class, is the buffer `presence_thresholds`
 (0.5 until a training calibrates it on validation mixtures: ``classes="auto"`` uses it).
 """
@@ -52,9 +56,11 @@ from .film import FiLM
 from .grouping import CategoryAwareGrouping, ClassQueryAttention, PresenceHead
 from .inputs import check_classes, check_log_mag
 from .tokens import ClassTokenTransformer, PatchEmbedding
+from .trunk_presence import TrunkPresenceHead
 from .unet import UNet, unet_widths
 
 SGN_VARIANTS = ("sgn", "sct", "cag", "baseline", "attn")
+PRESENCE_VARIANTS = ("sgn", "sct", "cag", "attn")  # the variants with a presence head (`baseline` has none)
 
 
 class SGN(nn.Module):
@@ -113,6 +119,10 @@ class SGN(nn.Module):
             elif self.variant == "attn":  # the control: the same parameters, softmax over patches
                 self.grouping = ClassQueryAttention(D)
             self.presence_head = PresenceHead(D)
+        self.trunk_presence: TrunkPresenceHead | None = None
+        if cfg.presence == "trunk":  # the extension: presence from the encoder's features, not from g_i
+            self.presence_head = None
+            self.trunk_presence = TrunkPresenceHead(unet_widths(cfg.ngf, cfg.unet_levels)[-1], C, hidden=D)
         self.film: nn.ModuleList | None = None
         if cfg.trunk == "film":  # the extension: the decoder hears what the class branch found (one pass per class)
             widths = unet_widths(cfg.ngf, cfg.unet_levels)
@@ -126,14 +136,19 @@ class SGN(nn.Module):
     @property
     def has_presence_head(self) -> bool:
         """Every variant but `baseline` says which classes are present."""
-        return self.presence_head is not None
+        return self.presence_head is not None or self.trunk_presence is not None
 
     def presence_logits(self, log_mag: torch.Tensor) -> torch.Tensor | None:
         """The class branch alone: (B, 1, F, T) → presence logits (B, C), or None for `baseline`."""
         return self.class_features(log_mag)["presence_logits"]
 
-    def class_features(self, log_mag: torch.Tensor) -> dict[str, torch.Tensor | None]:
-        """The class branch: (B, 1, F, T) → g (B, C, D) and the optional outputs."""
+    def class_features(self, log_mag: torch.Tensor,
+                       skips: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor | None]:
+        """The class branch: (B, 1, F, T) → g (B, C, D) and the optional outputs.
+
+        `skips`: the U-Net encoder's outputs for `log_mag`, which the `trunk` presence head reads (computed here
+        when not given).
+        """
         B = log_mag.shape[0]
         out: dict[str, torch.Tensor | None] = {"token_logits": None, "presence_logits": None, "assign": None}
         if self.variant == "baseline":
@@ -149,7 +164,11 @@ class SGN(nn.Module):
                 g, out["assign"] = self.grouping(f_hat, c_hat)  # (B, C, D), (B, P, C)
             else:
                 g = c_hat
-            out["presence_logits"] = self.presence_head(g)  # (B, C)
+            if self.presence_head is not None:
+                out["presence_logits"] = self.presence_head(g)  # (B, C)
+        if self.trunk_presence is not None:
+            skips = self.unet.encode(log_mag) if skips is None else skips
+            out["presence_logits"] = self.trunk_presence(skips[-1])  # (B, C) from the deepest encoder level
         out["class_features"] = g
         return out
 
@@ -162,22 +181,25 @@ class SGN(nn.Module):
         check_log_mag(log_mag, self.grid, self.mask_bias.dtype)
         if classes is not None:
             check_classes(classes, log_mag.shape[0], self.cfg.n_classes)
-        out = self.class_features(log_mag)
+        # the `trunk` presence head reads the encoder: run it once, for that head and the decoder alike
+        skips = self.unet.encode(log_mag) if self.trunk_presence is not None else None
+        out = self.class_features(log_mag, skips)
         g = out["class_features"]  # (B, C, D)
         if classes is not None:
             # (B, K) → (B, K, D) for gather: the class features of the wanted classes only
             g = torch.gather(g, 1, classes.long()[:, :, None].expand(-1, -1, g.shape[-1]))
         if self.film is not None:
             B, K, D = g.shape
-            h = self.film_hidden(log_mag, g)  # (B·K, 2·ngf, F, T): one decoder pass per (mixture, class)
+            h = self.film_hidden(log_mag, g, skips)  # (B·K, 2·ngf, F, T): one decoder pass per (mixture, class)
             # (B, K, D) → (B·K, 1, D): each decoder pass reads its own class feature
             logits = light_reconstruction(h, self.unet.last_conv, g.reshape(B * K, 1, D) * self.logit_scale)
             logits = logits.reshape(B, K, *logits.shape[-2:])  # (B·K, 1, F, T) → (B, K, F, T)
         elif self.cfg.fused_reconstruction:
-            h = self.unet.last_hidden(log_mag)  # (B, 2·ngf, F, T): U before its last conv
+            # (B, 2·ngf, F, T): U before its last conv
+            h = self.unet.last_hidden(log_mag) if skips is None else self.unet.decode(skips, stop_before_last_conv=True)
             logits = light_reconstruction(h, self.unet.last_conv, g * self.logit_scale)
         else:
-            U = self.unet(log_mag)  # (B, D, F, T): a D-vector per time-frequency bin
+            U = self.unet(log_mag) if skips is None else self.unet.decode(skips)  # (B, D, F, T): a D-vector per bin
             # light reconstruction (eq. 10): inner product over D for every class and bin
             logits = torch.einsum("bcd,bdft->bcft", g * self.logit_scale, U)
         out["mask_logits"] = logits + self.mask_bias  # (B, K, F, T)
@@ -185,14 +207,17 @@ class SGN(nn.Module):
         return out
 
 
-    def film_hidden(self, log_mag: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    def film_hidden(self, log_mag: torch.Tensor, g: torch.Tensor,
+                    skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         """The `film` trunk: the encoder once, the decoder once per class feature, FiLM-conditioned on it.
 
         log_mag (B, 1, F, T), g (B, K, D) → the input of the U-Net's last conv, (B·K, 2·ngf, F, T), mixture-major.
+        `skips`: the encoder's outputs for `log_mag` when the caller has them already.
         """
         B, K, D = g.shape
         unet = self.unet
-        skips = unet.encode(log_mag)  # [d_0 … d_{L-1}], once per mixture
+        if skips is None:
+            skips = unet.encode(log_mag)  # [d_0 … d_{L-1}], once per mixture
         cond = g.reshape(B * K, D)  # (B, K, D) → (B·K, D)
         rep = [s.repeat_interleave(K, dim=0) for s in skips]  # each mixture's skips for its K classes: (B·K, …)
         L = len(rep)

@@ -29,6 +29,12 @@ import torch
 from torch import nn
 
 
+def _log(trace: list[tuple[str, tuple[int, ...]]] | None, name: str, t: torch.Tensor) -> None:
+    """Append (name, shape) to a shape trace, when one is being recorded."""
+    if trace is not None:
+        trace.append((name, tuple(t.shape)))
+
+
 def unet_widths(ngf: int, levels: int) -> list[int]:
     """Channels after each down block: min(ngf·2^k, ngf·8) for k = 0…levels-1."""
     return [min(ngf * 2**k, ngf * 8) for k in range(levels)]
@@ -107,13 +113,13 @@ class UNet(nn.Module):
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The down path alone: (B, in_channels, F, T) → skips [d_0 … d_{L-1}], d_k (B, widths[k], F/2^(k+1), T/2^(k+1))."""
-        self.check_grid(x.shape[-2], x.shape[-1])
-        h = self.input_norm(x)
-        skips = []
-        for block in self.down:
-            h = block(h)
-            skips.append(h)
-        return skips
+        return self._encode(x, trace=None)
+
+    def decode(self, skips: list[torch.Tensor], stop_before_last_conv: bool = False) -> torch.Tensor:
+        """The up path from the down path's outputs: ``decode(encode(x)) == forward(x)``; with
+        `stop_before_last_conv`, ``== last_hidden(x)``. Lets a caller read the encoder's features once
+        (SGN's trunk presence head) and still run the decoder on them."""
+        return self._decode(skips, trace=None, stop_before_last_conv=stop_before_last_conv)
 
     @property
     def last_conv(self) -> nn.Conv2d:
@@ -130,30 +136,33 @@ class UNet(nn.Module):
 
     def _run(self, x: torch.Tensor, trace: list[tuple[str, tuple[int, ...]]] | None,
              stop_before_last_conv: bool = False) -> torch.Tensor:
+        return self._decode(self._encode(x, trace), trace, stop_before_last_conv)
+
+    def _encode(self, x: torch.Tensor, trace: list[tuple[str, tuple[int, ...]]] | None) -> list[torch.Tensor]:
         self.check_grid(x.shape[-2], x.shape[-1])
-
-        def log(name: str, t: torch.Tensor) -> None:
-            if trace is not None:
-                trace.append((name, tuple(t.shape)))
-
-        log("input", x)
+        _log(trace, "input", x)
         h = self.input_norm(x)
-        log("input_norm", h)
+        _log(trace, "input_norm", h)
         skips = []
         for k, block in enumerate(self.down):
             h = block(h)  # (B, widths[k], F/2^(k+1), T/2^(k+1))
-            log(f"down_{k}", h)
+            _log(trace, f"down_{k}", h)
             skips.append(h)
+        return skips
+
+    def _decode(self, skips: list[torch.Tensor], trace: list[tuple[str, tuple[int, ...]]] | None,
+                stop_before_last_conv: bool = False) -> torch.Tensor:
+        h = skips[-1]
         for k in reversed(range(self.levels)):
             if k < self.levels - 1:
                 # skip connection: concatenate the down output of the same
                 # resolution along channels, (B, w, f, t) + (B, w, f, t) → (B, 2w, f, t)
                 h = torch.cat([skips[k], h], dim=1)
-                log(f"skip_{k}", h)
+                _log(trace, f"skip_{k}", h)
             if k == 0 and stop_before_last_conv:
                 return self.up[0][1](self.up[0][0](h))  # ReLU → Upsample: the input of the last 3×3 conv
             h = self.up[k](h)
-            log(f"up_{k}", h)
+            _log(trace, f"up_{k}", h)
         return h
 
     @torch.no_grad()
