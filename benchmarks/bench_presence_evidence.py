@@ -22,6 +22,7 @@ import torch
 
 from sgn_teach.core.device import get_device
 from sgn_teach.data import MixDataset, SoloLibrary
+from sgn_teach.evaluation.naming import f1_at_thresholds
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.signal.spectral import SpectralFrontEnd
 
@@ -39,13 +40,8 @@ def auc(score: np.ndarray, truth: np.ndarray) -> float:
 
 
 def best_f1(score: np.ndarray, truth: np.ndarray) -> float:
-    """The F1 of `score >= t` at the best threshold t: (M,), (M,) bool → float."""
-    best = 0.0
-    for t in np.unique(score):
-        pred = score >= t
-        tp, fp, fn = (pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()
-        best = max(best, 2 * tp / (2 * tp + fp + fn))
-    return float(best)
+    """The F1 of the decision at the best threshold: (M,), (M,) bool → float (every distinct score tried)."""
+    return float(f1_at_thresholds(score, truth, np.concatenate([[-np.inf], np.unique(score)])).max())
 
 
 def main() -> None:

@@ -110,6 +110,16 @@ class _Oracle(torch.nn.Module):
         return torch.logit(p)
 
 
+def test_f1_at_each_threshold():
+    from sgn_teach.evaluation.naming import f1_at_thresholds
+
+    score = np.array([0.9, 0.8, 0.6, 0.4, 0.2])
+    truth = np.array([True, False, True, True, False])
+    f1 = f1_at_thresholds(score, truth, np.array([0.0, 0.5, 0.85, 0.95]))
+    # t=0: all 5 found (tp 3, fp 2) → 6/8; t=0.5: 0.9 0.8 0.6 (tp 2, fp 1, fn 1) → 4/6; t=0.85: tp 1, fn 2 → 2/4
+    np.testing.assert_allclose(f1, [0.75, 4 / 6, 0.5, 0.0])
+
+
 def test_calibration_finds_each_classs_own_threshold(lib_root, tiny_audio, monkeypatch):
     import sgn_teach.evaluation.naming as naming
 

@@ -30,6 +30,15 @@ SILENT_SLOT_DB = -20.0  # a slot this far below the mixture's energy holds no so
 
 
 @torch.no_grad()
+def f1_at_thresholds(score: np.ndarray, truth: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """F1 of the decision ``score > t`` for each threshold: score (M,), truth (M,) bool, thresholds (K,) → (K,)
+    (0 where nothing is found)."""
+    pred = score[None, :] > np.asarray(thresholds, dtype=np.float64)[:, None]  # (K, M): one decision per threshold
+    tp = (pred & truth).sum(1)
+    fp, fn = (pred & ~truth).sum(1), (~pred & truth).sum(1)
+    return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+
+
 def calibrate_presence(model: torch.nn.Module, library: SoloLibrary, audio_cfg: AudioConfig,
                        counts: tuple[int, ...] = (1, 2, 3), n_mixtures: int = 300, seed: int = 777,
                        device: torch.device | str = "cpu", batch_size: int = 25) -> list[float]:
@@ -59,12 +68,7 @@ def calibrate_presence(model: torch.nn.Module, library: SoloLibrary, audio_cfg: 
     p, y = torch.cat(probs).numpy(), torch.cat(labels).numpy()             # (M, C) each
     out = []
     for c in range(p.shape[1]):
-        f1 = []
-        for t in THRESHOLD_GRID:
-            pred = p[:, c] > t
-            tp, fp, fn = (pred & y[:, c]).sum(), (pred & ~y[:, c]).sum(), (~pred & y[:, c]).sum()
-            f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-        f1 = np.asarray(f1)
+        f1 = f1_at_thresholds(p[:, c], y[:, c], THRESHOLD_GRID)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         out.append(float(THRESHOLD_GRID[best[np.argmin(np.abs(THRESHOLD_GRID[best] - 0.5))]]))
     return out
@@ -97,4 +101,5 @@ def named_estimates(slot_classes: torch.Tensor, estimates: torch.Tensor, class_i
     return torch.einsum("bns,bsl->bnl", hit, estimates)
 
 
-__all__ = ["SILENT_SLOT_DB", "THRESHOLD_GRID", "calibrate_presence", "name_slots", "named_estimates"]
+__all__ = ["SILENT_SLOT_DB", "THRESHOLD_GRID", "calibrate_presence", "f1_at_thresholds", "name_slots",
+           "named_estimates"]
