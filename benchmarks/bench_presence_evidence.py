@@ -10,12 +10,16 @@ of each mixture gets three scores from the model:
 - **mask energy**: the mixture magnitude under class i's mask, as a share of the mixture's.
 Per class it prints the ROC AUC (0.5 = chance, 1 = a threshold exists that never errs), the F1 at the best
 threshold for that class (an optimistic bound on what per-class calibration can reach), and how often the
-top-k scores are exactly the k classes playing when k is given. Inference only: minutes on a CPU.
+top-k scores are exactly the k classes playing when k is given. Then, at the thresholds stored in the checkpoint
+(what `--classes auto` uses), each class's F1, misses and false positives, the commonest confusions (class X named
+while T plays), and how often the named set is exactly right, by the number of sources. Inference only: minutes on
+a CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import numpy as np
 import torch
@@ -84,6 +88,29 @@ def main() -> None:
         f1s = [best_f1(s[:, c], y[:, c]) for c in range(y.shape[1])]
         topk = np.mean([set(np.argsort(-row)[:kk]) == set(np.flatnonzero(t)) for row, t, kk in zip(s, y, k)])
         print(f"| {name} | {np.nanmean(aucs):.3f} | {np.mean(f1s):.3f} | {topk:.3f} |")
+    print_named_errors(np.concatenate(scores["presence p_i"]), y, model.presence_thresholds.cpu().numpy(), classes)
+
+
+def print_named_errors(p: np.ndarray, y: np.ndarray, thresholds: np.ndarray, classes: list[str]) -> None:
+    """At the calibrated thresholds: per-class F1, misses, false positives; confusions; exact sets by count.
+
+    p (M, C) presence probabilities, y (M, C) bool truth, thresholds (C,)."""
+    pred = p > thresholds[None, :]                                                 # (M, C): what `auto` names
+    print("\nat the checkpoint's thresholds (`--classes auto`):\n")
+    print("| class | threshold | F1 | missed / playing | false positives |")
+    print("|---|---:|---:|---:|---:|")
+    for c, name in enumerate(classes):
+        f1 = f1_at_thresholds(p[:, c], y[:, c], thresholds[c:c + 1])[0]
+        print(f"| {name} | {thresholds[c]:.2f} | {f1:.2f} | {int((~pred[:, c] & y[:, c]).sum())} / {int(y[:, c].sum())} | "
+              f"{int((pred[:, c] & ~y[:, c]).sum())} |")
+    named_falsely = Counter((classes[t], classes[c]) for i in range(len(y))
+                            for c in np.flatnonzero(pred[i] & ~y[i]) for t in np.flatnonzero(y[i]))
+    print("\ncommonest false names (X named while T plays, counted once per T in the mixture): " +
+          ", ".join(f"{x} with {t} {k}" for (t, x), k in named_falsely.most_common(8)))
+    for n in sorted(set(y.sum(1))):
+        sel = y.sum(1) == n
+        print(f"{n} source(s): the named set is exactly right in {np.mean((pred[sel] == y[sel]).all(1)):.0%} of "
+              f"{int(sel.sum())} mixtures; the right number of classes in {np.mean(pred[sel].sum(1) == n):.0%}")
 
 
 if __name__ == "__main__":
