@@ -181,8 +181,7 @@ class SGN(nn.Module):
         check_log_mag(log_mag, self.grid, self.mask_bias.dtype)
         if classes is not None:
             check_classes(classes, log_mag.shape[0], self.cfg.n_classes)
-        # the `trunk` presence head reads the encoder: run it once, for that head and the decoder alike
-        skips = self.unet.encode(log_mag) if self.trunk_presence is not None else None
+        skips = self.unet.encode(log_mag)  # the U-Net's down path, once: for the decoder (and the `trunk` presence head)
         out = self.class_features(log_mag, skips)
         g = out["class_features"]  # (B, C, D)
         if classes is not None:
@@ -195,11 +194,10 @@ class SGN(nn.Module):
             logits = light_reconstruction(h, self.unet.last_conv, g.reshape(B * K, 1, D) * self.logit_scale)
             logits = logits.reshape(B, K, *logits.shape[-2:])  # (B·K, 1, F, T) → (B, K, F, T)
         elif self.cfg.fused_reconstruction:
-            # (B, 2·ngf, F, T): U before its last conv
-            h = self.unet.last_hidden(log_mag) if skips is None else self.unet.decode(skips, stop_before_last_conv=True)
+            h = self.unet.decode(skips, stop_before_last_conv=True)  # (B, 2·ngf, F, T): U before its last conv
             logits = light_reconstruction(h, self.unet.last_conv, g * self.logit_scale)
         else:
-            U = self.unet(log_mag) if skips is None else self.unet.decode(skips)  # (B, D, F, T): a D-vector per bin
+            U = self.unet.decode(skips)  # (B, D, F, T): a D-vector per time-frequency bin
             # light reconstruction (eq. 10): inner product over D for every class and bin
             logits = torch.einsum("bcd,bdft->bcft", g * self.logit_scale, U)
         out["mask_logits"] = logits + self.mask_bias  # (B, K, F, T)

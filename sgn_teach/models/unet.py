@@ -118,7 +118,7 @@ class UNet(nn.Module):
     def decode(self, skips: list[torch.Tensor], stop_before_last_conv: bool = False) -> torch.Tensor:
         """The up path from the down path's outputs: ``decode(encode(x)) == forward(x)``; with
         `stop_before_last_conv`, ``== last_hidden(x)``. Lets a caller read the encoder's features once
-        (SGN's trunk presence head) and still run the decoder on them."""
+        (SGN's `trunk` presence head reads the deepest) and still run the decoder on them."""
         return self._decode(skips, trace=None, stop_before_last_conv=stop_before_last_conv)
 
     @property
@@ -129,8 +129,8 @@ class UNet(nn.Module):
     def last_hidden(self, x: torch.Tensor) -> torch.Tensor:
         """Everything but the last convolution: (B, in_channels, F, T) → h (B, 2·ngf, F, T).
 
-        ``forward(x) == last_conv(last_hidden(x))``. SGN uses it to fold its class
-        features into that last, linear layer (see :func:`sgn_teach.models.sgn.light_reconstruction`).
+        ``forward(x) == last_conv(last_hidden(x))``. SGN folds its class features into that last, linear
+        layer (see :func:`sgn_teach.models.sgn.light_reconstruction`), from ``decode(skips, stop_before_last_conv=True)``.
         """
         return self._run(x, trace=None, stop_before_last_conv=True)
 
