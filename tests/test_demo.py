@@ -4,8 +4,10 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from sgn_teach.experiments import demo
+from sgn_teach.signal.metrics import si_sdr
 
 
 def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
@@ -25,6 +27,12 @@ def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
     assert len(folders) == 2
     names = {p.name for p in folders[0].iterdir()}
     assert "mixture.wav" in names and sum(n.endswith("_sgn.wav") for n in names) == 2
+    for folder in folders:  # SoP's slots have no class: each name gets the slot that pairs best (summed SI-SDR)
+        cls = sorted(n[: -len("_reference.wav")] for n in (p.name for p in folder.iterdir()) if n.endswith("_reference.wav"))
+        ref = np.stack([sf.read(folder / f"{c}_reference.wav")[0] for c in cls])
+        est = np.stack([sf.read(folder / f"{c}_sop.wav")[0] for c in cls])
+        kept = si_sdr(est[0], ref[0]) + si_sdr(est[1], ref[1])
+        assert kept >= si_sdr(est[1], ref[0]) + si_sdr(est[0], ref[1]) - 1e-3
     # the second run reuses the data instead of rendering it again
     demo.run_demo(out=tmp_path, n_mixtures=2, device="cpu", n_examples=1)
     assert "reusing" in capsys.readouterr().out

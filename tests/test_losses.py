@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -57,6 +58,24 @@ def test_pit_three_sources_matches_brute_force():
                    for p in itertools.permutations(range(3)))
         got = weighted_bce(select_masks(logits, perm)[b:b + 1], target[b:b + 1], weight[b:b + 1]).item()
         assert math.isclose(got, best, rel_tol=1e-5)
+
+
+def test_pit_picks_the_right_slots_when_a_sop_has_more_slots_than_sources():
+    """A SoP trained on up to 3 sources hears 2: the source in slot 2 must be found, and the loss is the best pair's."""
+    _, target, weight = _case(B=2, N=2, seed=2)
+    silent = torch.full_like(target[:, :1], -6.0)                        # (B, 1, F, T) a slot that stays silent
+    sure = 6.0 * (2 * target - 1)                                       # (B, 2, F, T) confident, right logits
+    logits = torch.cat([sure[:, 1:], silent, sure[:, :1]], dim=1)       # slots: target 1, silence, target 0
+    loss, perm = pit_bce(logits, target, weight)
+    assert perm.tolist() == [[2, 0], [2, 0]]
+    torch.testing.assert_close(loss, weighted_bce(select_masks(logits, perm), target, weight))
+    for b in range(2):                                                  # the cheapest of all 6 injective maps
+        best = min(weighted_bce(logits[b:b + 1, list(p)], target[b:b + 1], weight[b:b + 1]).item()
+                   for p in itertools.permutations(range(3), 2))
+        got = weighted_bce(select_masks(logits, perm)[b:b + 1], target[b:b + 1], weight[b:b + 1]).item()
+        assert math.isclose(got, best, rel_tol=1e-5)
+    with pytest.raises(ValueError, match="2 output slots cannot hold 3 targets"):
+        pit_bce(logits[:, :2], torch.cat([target, target[:, :1]], dim=1), weight)
 
 
 def test_class_constraint_ce():

@@ -78,6 +78,18 @@ def test_sop_with_spare_slots_trains_them_to_silence_and_is_scored_on_its_best_s
     assert best_slots(ref, est).tolist() == [2, 1]
 
 
+def test_a_sop_with_spare_slots_hears_two_sources_in_the_analysis_tools(lib_root, tiny_audio):
+    """Figure 3's mask-pooled features pair a 3-slot SoP's slots with 2 references (PIT over 2 of 3 slots)."""
+    from sgn_teach.evaluation.analysis import source_features
+
+    cfg = get_preset("tiny", "sop", model__n_sources=3)
+    torch.manual_seed(0)
+    sop = build_model(cfg.model, tiny_audio)
+    lib = SoloLibrary(lib_root, split="test")
+    feats = source_features(sop, lib, tiny_audio, n_mixtures=3, seed=0, batch_size=3)
+    assert feats["pooled"].shape[0] == feats["labels"].shape[0] == 6 and np.isfinite(feats["pooled"]).all()
+
+
 # --------------------------------------------------------------------------- the class-aware trunk
 
 def test_the_film_trunk_starts_as_the_papers_sgn_and_learns_from_the_class_features(tiny_audio):

@@ -50,10 +50,11 @@ def source_features(model: torch.nn.Module, library: SoloLibrary, audio_cfg: Aud
         feats = mix_features(batch["mixture"], batch["sources"], frontend)
         conditioned = model.class_conditioned
         out = model(feats["log_mag"], classes=cls if conditioned else None)
-        masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T)
-        if not conditioned:  # unordered slots: put slot perm[b, j] with reference j
+        masks = torch.sigmoid(out["mask_logits"].float())  # (B, N, F, T); a SoP's: (B, K ≥ N, F, T) slots
+        if not conditioned:  # unordered slots: put slot perm[b, j] with reference j (a spare slot is dropped)
             _, perm = pit_bce(out["mask_logits"].float(), feats["target_binary"], feats["weight"])
-            masks = torch.gather(masks, 1, perm[:, :, None, None].expand_as(masks))
+            # perm (B, N) → (B, N, F, T) indices into the slot axis
+            masks = torch.gather(masks, 1, perm[:, :, None, None].expand(-1, -1, *masks.shape[2:]))
         h = model.unet.last_hidden(feats["log_mag"])  # (B, J, F, T)
         # Σ_ft m_i h / Σ_ft m_i: (B, N, F, T) × (B, J, F, T) → (B, N, J)
         weighted = torch.einsum("bnft,bjft->bnj", masks, h) / masks.sum((2, 3)).clamp(min=1e-6)[:, :, None]

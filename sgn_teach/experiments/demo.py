@@ -22,6 +22,7 @@ from ..evaluation.evaluate import evaluate, format_per_class, format_table, mode
 from ..hub.build import load_checkpoint
 from ..hub.shipped import shipped_checkpoint
 from ..signal.audio import save_audio
+from ..signal.metrics import best_slots
 from ..signal.spectral import SpectralFrontEnd
 
 DATA_CLIPS_PER_CLASS = 60   # the shipped checkpoints' training library: `data render --clips-per-class 60 --seed 0`
@@ -97,7 +98,12 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     feats = mix_features(batch["mixture"].to(dev), batch["sources"].to(dev), fe)
     class_idx = batch["class_idx"].to(dev)
     masks = {name: model_masks(m, feats, class_idx)[0] for name, m in models.items()}  # each (B, N, F, T)
-    waves = {name: fe.apply_masks(mk, feats["stft"]).cpu() for name, mk in masks.items()}  # each (B, N, L)
+    waves = {name: fe.apply_masks(mk, feats["stft"]).cpu() for name, mk in masks.items()}  # each (B, K, L)
+    ref_np = batch["sources"].double().numpy()                                            # (B, N, L)
+    for name, m in models.items():  # SoP's slots have no class: put the best-matching slot under each reference's name
+        if not m.class_conditioned:
+            w = waves[name]
+            waves[name] = torch.stack([w[b, best_slots(ref_np[b], w[b].double().numpy())] for b in range(len(w))])
     masks_sgn = masks["sgn"].cpu()
     sr = cfg.audio.sample_rate
     for b in range(n_examples):

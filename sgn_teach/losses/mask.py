@@ -43,8 +43,14 @@ def pit_bce(mask_logits: torch.Tensor, target: torch.Tensor,
             weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Permutation-invariant weighted BCE, for models whose output slots have no class (SoP w/o visual).
 
-    For every sample, every assignment of the N output slots to the N targets is
-    tried (N! of them, fine for N ≤ 4) and the cheapest one is kept.
+    For every sample, every assignment of N of the K output slots to the N targets
+    is tried (K!/(K−N)! of them, fine for K ≤ 4) and the cheapest one is kept. K = N
+    in training (spare slots get silent targets there); K > N when a SoP trained on up
+    to K sources hears fewer: then the slots left out are simply not scored.
+
+    Args:
+        mask_logits: (B, K, F, T), K ≥ N output slots.
+        target: (B, N, F, T); weight: (B, 1, F, T).
 
     Returns:
         loss: scalar, the mean over the batch of each sample's best weighted BCE;
@@ -52,17 +58,21 @@ def pit_bce(mask_logits: torch.Tensor, target: torch.Tensor,
         perm: (B, N) long, perm[b, j] = the output slot matched to target j.
     """
     B, N = target.shape[:2]
+    K = mask_logits.shape[1]
+    if K < N:
+        raise ValueError(f"pit_bce: {K} output slots cannot hold {N} targets")
     logits, tgt, w = mask_logits.float(), target.float(), weight.float()
-    # pairwise[b, i, j] = mean over (F, T) of weight · BCE(output slot i, target j): (B, N, N)
+    # pairwise[b, i, j] = mean over (F, T) of weight · BCE(output slot i, target j): (B, K, N)
     pairwise = torch.stack([
         torch.stack([
             (w[:, 0] * F.binary_cross_entropy_with_logits(logits[:, i], tgt[:, j], reduction="none")).mean(dim=(1, 2))
             for j in range(N)], dim=1)
-        for i in range(N)], dim=1)
-    perms = torch.tensor(list(itertools.permutations(range(N))), device=target.device)  # (N!, N)
-    # cost of each permutation: mean_j pairwise[b, perm[j], j] → (B, N!)
+        for i in range(K)], dim=1)
+    # every injective map target j → slot perm[j]: (K!/(K−N)!, N)
+    perms = torch.tensor(list(itertools.permutations(range(K), N)), device=target.device)
+    # cost of each assignment: mean_j pairwise[b, perm[j], j] → (B, K!/(K−N)!)
     target_idx = torch.arange(N, device=target.device)
-    costs = pairwise[:, perms, target_idx].mean(dim=2)  # index (N!, N) pairs → (B, N!, N) → mean over j
+    costs = pairwise[:, perms, target_idx].mean(dim=2)  # index (P, N) pairs → (B, P, N) → mean over j
     best_cost, best = costs.min(dim=1)  # (B,), (B,)
     return best_cost.mean(), perms[best]  # scalar, (B, N)
 
