@@ -1,7 +1,7 @@
 """Leave-one-SoundFont-out: did the model learn the instrument, or the recording?
 
     python benchmarks/bench_loso.py --data data/variety --eval-data data/music11 --out outputs/loso
-                                    [--fold fluidr3] [--steps 4000] [--trunk paper|film]
+                                    [--fold fluidr3] [--steps 8000] [--trunk paper|film] [--presence trunk|tokens]
 
 The fold holds one SoundFont out entirely: SGN, SoP (3 slots) and the instrument classifier that names
 SoP's slots are trained with the named-outputs recipe (`NAMED_RECIPE`: 1–3 sources per mixture; the variety library's
@@ -23,6 +23,7 @@ from pathlib import Path
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.config import NAMED_RECIPE, get_preset
 from sgn_teach.core.device import get_device
+from sgn_teach.core.options import PRESENCE_SOURCES, TRUNKS
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.user_view import format_user_view, user_view
 from sgn_teach.experiments.runner import trained_run
@@ -35,8 +36,10 @@ def main() -> None:
     p.add_argument("--eval-data", default="data/music11", help="the library whose test clips are scored")
     p.add_argument("--out", default="outputs/loso")
     p.add_argument("--fold", default="fluidr3")
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--trunk", default="paper", choices=("paper", "film"))
+    p.add_argument("--steps", type=int, default=NAMED_RECIPE["train__steps"], help="SGN's and SoP's (the recipe's)")
+    p.add_argument("--trunk", default="paper", choices=TRUNKS)
+    p.add_argument("--presence", default="trunk", choices=PRESENCE_SOURCES,
+                   help="SGN's presence head (trunk: chosen on validation, README's Named outputs)")
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--device", default="auto")
@@ -45,7 +48,7 @@ def main() -> None:
     fonts = [f for f in SoloLibrary(args.data, split="train").soundfonts_available if f != args.fold]
     print(f"fold {args.fold}: training on {', '.join(fonts)}", flush=True)
     runs = {}
-    for name, kind, over in (("sgn", "sgn", {"model__trunk": args.trunk}), ("sop", "sop", {}),
+    for name, kind, over in (("sgn", "sgn", {"model__trunk": args.trunk, "model__presence": args.presence}), ("sop", "sop", {}),
                              ("classifier", "classifier", {})):
         recipe = {**NAMED_RECIPE, "train__steps": args.steps} if kind != "classifier" else {}  # 1–3 sources per mixture
         cfg = get_preset("small", kind, **over, **recipe)
@@ -70,7 +73,8 @@ def main() -> None:
     for label, ok in checks:
         print(f"  {'met    ' if ok else 'NOT met'}  {label}")
     write_json(out / "results.json", {"fold": args.fold, "train_soundfonts": fonts, "steps": args.steps,
-                                      "trunk": args.trunk, "results": results, "targets": dict(checks)})
+                                      "trunk": args.trunk, "presence": args.presence, "results": results,
+                                      "targets": dict(checks)})
     print(f"results in {out / 'results.json'}")
 
 
