@@ -18,7 +18,7 @@ from ..core.errors import CheckpointError
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 """The small checkpoints that ship inside the package (package data, so `pip install` brings them)."""
 
-SHIPPED_NAMES = ("sgn_small", "sop_small", "diffusion_small", "text_weak_small")
+SHIPPED_NAMES = ("sgn_small", "sop_small", "classifier_small", "diffusion_small", "text_weak_small")
 
 
 def shipped_checkpoint(name: str = "sgn_small") -> Path:
