@@ -2,22 +2,27 @@
 
     python benchmarks/bench_named.py --data data/music11 [--soundfonts fluidr3] [--sgn CK] [--sop CK]
                                      [--classifier CK] [--n-mixtures 100] [--seed 3] [--json OUT]
+                                     [--compare-json EARLIER.json [--compare-name NAME]]
 
 Default checkpoints: the shipped sgn_small, sop_small and classifier_small. Scores the four settings of
 `evaluate --user-view` (labels given / named by the model; 2 and 3 sources) on seeded test mixtures of the
 library (optionally of some SoundFonts only: `--soundfonts fluidr3` for the leave-one-SoundFont-out fold,
 with models trained without fluidr3), prints the table, the per-class SDR of SGN (labels given, 2 sources),
 and each target with "met" or "NOT met". Test clips only: nothing here chooses a model or a setting.
+`--compare-json` adds the SGN of an earlier run's `--json` (the same mixtures: same data, seed and count) to a second
+table, with the paired difference new − earlier in each setting (e.g. new checkpoints against the shipped ones).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.device import get_device
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluation.user_view import format_user_view, user_view
+from sgn_teach.evaluation.user_view import format_user_view, merge_user_views, user_view
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.hub.shipped import shipped_checkpoint
 
@@ -33,6 +38,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--loso", action="store_true", help="check the leave-one-SoundFont-out targets instead")
     p.add_argument("--json", default=None)
+    p.add_argument("--compare-json", default=None, help="an earlier run's --json: its SGN beside this one, paired")
+    p.add_argument("--compare-name", default="SGN (earlier)")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     dev = get_device(args.device)
@@ -44,6 +51,11 @@ def main() -> None:
     results = user_view({"SGN": sgn, "SoP": sop}, test, cfg.audio, classifiers={"SoP": clf},
                         n_mixtures=args.n_mixtures, seed=args.seed, device=dev)
     print(format_user_view(results, ["SGN", "SoP"]))
+    if args.compare_json:
+        earlier = json.loads(Path(args.compare_json).read_text(encoding="utf-8"))["results"]
+        print(f"\nbeside {args.compare_json}:")
+        print(format_user_view(merge_user_views(results, earlier, {"SGN": args.compare_name}),
+                               ["SGN", args.compare_name]))
     gt2, named2, gt3 = (results["labels given, 2 sources"], results["named by the model, 2 sources"],
                         results["labels given, 3 sources"])
     named3 = results.get("named by the model, 3 sources")

@@ -299,3 +299,29 @@ def test_trunk_presence_needs_a_model_with_a_presence_head(synth_library, tmp_pa
     err = capsys.readouterr().err
     assert "needs an SGN variant with a presence head" in err and len(err.strip().splitlines()) == 1
     assert not (out / "model.pt").exists()
+
+
+def _report(sdr: list[float], seed: int = 3) -> dict:
+    """A user-view setting's report for one model `SGN` on two 2-source mixtures (the shape evaluate() returns)."""
+    row = {"sdr": float(np.mean(sdr)), "sir": 0.0, "sar": 0.0, "si_sdr": 0.0, "sdr_median": 0.0, "n": len(sdr),
+           "n_silent_ref": 0, "n_silent_est": 0}
+    setup = {"root": "lib", "split": "test", "n_sources": 2, "n_mixtures": 2, "seed": seed, "classes": "gt",
+             "soundfonts": [], "setting": "labels given, 2 sources"}
+    return {"rows": {"SGN": row, "mixture": {**row, "sdr": 0.0}}, "per_class": {"SGN": {}}, "presence": {},
+            "scores": {"SGN": {"sdr": sdr}, "mixture": {"sdr": [0.0] * len(sdr)}}, "setup": setup}
+
+
+def test_two_runs_of_the_same_mixtures_merge_into_one_paired_table():
+    from sgn_teach.evaluation.user_view import format_user_view, merge_user_views
+
+    label = "labels given, 2 sources"
+    new, old = {label: _report([9.0, 11.0, 8.0, 12.0])}, {label: _report([8.0, 10.0, 7.0, 11.0])}
+    merged = merge_user_views(new, old, {"SGN": "SGN (shipped)"})
+    assert set(merged[label]["rows"]) == {"SGN", "SGN (shipped)", "mixture"} and set(new[label]["rows"]) == {"SGN",
+                                                                                                           "mixture"}
+    row = format_user_view(merged, ["SGN", "SGN (shipped)"]).splitlines()[-1]
+    assert row.startswith(f"| {label} | 10.00 | 9.00 |") and "+1.00 [+1.00, +1.00]" in row   # the same +1 dB everywhere
+    with pytest.raises(ValueError, match="differ in seed"):
+        merge_user_views(new, {label: _report([8.0, 10.0, 7.0, 11.0], seed=4)}, {"SGN": "SGN (shipped)"})
+    with pytest.raises(ValueError, match="named 'SGN' is there already"):
+        merge_user_views(new, old, {"SGN": "SGN"})

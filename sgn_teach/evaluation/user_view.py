@@ -61,6 +61,37 @@ def user_view(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cf
     return out
 
 
+SAME_MIXTURES = ("root", "split", "n_sources", "n_mixtures", "seed", "classes", "soundfonts", "setting")
+"""The setup fields that must agree for two reports to hold the same mixtures (see :func:`merge_user_views`)."""
+
+
+def merge_user_views(results: dict[str, Any], other: dict[str, Any], rename: dict[str, str]) -> dict[str, Any]:
+    """Add `other`'s models to `results` under new names, so that one table compares them pairwise.
+
+    Both must be :func:`user_view` results of the same seeded mixtures (e.g. two runs of
+    ``bench_named.py --json`` with different checkpoints): ValueError otherwise. `rename` maps a
+    model name in `other` to its name in the merged results, e.g. ``{"SGN": "SGN (shipped)"}``.
+    Settings that only one of them scored are kept as they are.
+    """
+    merged = {label: {**rep, **{k: dict(rep[k]) for k in ("rows", "per_class", "presence", "scores")}}
+              for label, rep in results.items()}
+    for label, rep in other.items():
+        if label not in merged:
+            continue
+        mine, theirs = merged[label]["setup"], rep["setup"]
+        differ = [k for k in SAME_MIXTURES if mine.get(k) != theirs.get(k)]
+        if differ:
+            raise ValueError(f"{label}: the two evaluations did not score the same mixtures "
+                             f"(they differ in {', '.join(differ)})")
+        for old, new in rename.items():
+            if new in merged[label]["rows"]:
+                raise ValueError(f"{label}: a model named {new!r} is there already")
+            for key in ("rows", "per_class", "presence", "scores"):
+                if old in rep[key]:
+                    merged[label][key][new] = rep[key][old]
+    return merged
+
+
 def format_user_view(results: dict[str, Any], names: list[str]) -> str:
     """One Markdown table: a row per setting, per model its mean SDR (and, named, presence F1 and false
     positives per mixture), the mixture's SDR, and the paired difference of the first two models."""
@@ -91,4 +122,4 @@ def format_user_view(results: dict[str, Any], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SETTINGS", "can_run", "format_user_view", "user_view"]
+__all__ = ["SAME_MIXTURES", "SETTINGS", "can_run", "format_user_view", "merge_user_views", "user_view"]
