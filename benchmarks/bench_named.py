@@ -2,15 +2,16 @@
 
     python benchmarks/bench_named.py --data data/music11 [--soundfonts fluidr3] [--sgn CK] [--sop CK]
                                      [--classifier CK] [--n-mixtures 100] [--seed 3] [--json OUT]
-                                     [--compare-json EARLIER.json [--compare-name NAME]]
+                                     [--compare-json EARLIER.json [--compare-label LABEL]]
 
 Default checkpoints: the shipped sgn_small, sop_small and classifier_small. Scores the four settings of
 `evaluate --user-view` (labels given / named by the model; 2 and 3 sources) on seeded test mixtures of the
 library (optionally of some SoundFonts only: `--soundfonts fluidr3` for the leave-one-SoundFont-out fold,
 with models trained without fluidr3), prints the table, the per-class SDR of SGN (labels given, 2 sources),
 and each target with "met" or "NOT met". Test clips only: nothing here chooses a model or a setting.
-`--compare-json` adds the SGN of an earlier run's `--json` (the same mixtures: same data, seed and count) to a second
-table, with the paired difference new − earlier in each setting (e.g. new checkpoints against the shipped ones).
+`--compare-json` sets the SGN and the SoP of an earlier run's `--json` (the same mixtures: same data, seed and count)
+beside this run's, one table each, with the paired difference new − earlier in each setting (e.g. new checkpoints
+against the shipped ones).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main() -> None:
     p.add_argument("--loso", action="store_true", help="check the leave-one-SoundFont-out targets instead")
     p.add_argument("--json", default=None)
     p.add_argument("--compare-json", default=None, help="an earlier run's --json: its SGN beside this one, paired")
-    p.add_argument("--compare-name", default="SGN (earlier)")
+    p.add_argument("--compare-label", default="earlier", help="the earlier run's models are called 'SGN (LABEL)' …")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     dev = get_device(args.device)
@@ -53,9 +54,10 @@ def main() -> None:
     print(format_user_view(results, ["SGN", "SoP"]))
     if args.compare_json:
         earlier = json.loads(Path(args.compare_json).read_text(encoding="utf-8"))["results"]
-        print(f"\nbeside {args.compare_json}:")
-        print(format_user_view(merge_user_views(results, earlier, {"SGN": args.compare_name}),
-                               ["SGN", args.compare_name]))
+        for name in ("SGN", "SoP"):
+            other = f"{name} ({args.compare_label})"
+            print(f"\n{name} beside {args.compare_json}'s:")
+            print(format_user_view(merge_user_views(results, earlier, {name: other}), [name, other]))
     gt2, named2, gt3 = (results["labels given, 2 sources"], results["named by the model, 2 sources"],
                         results["labels given, 3 sources"])
     named3 = results.get("named by the model, 3 sources")
