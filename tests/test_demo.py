@@ -22,6 +22,12 @@ def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
     diff = np.mean(report["scores"]["sgn"]["sdr"]) - np.mean(report["scores"]["sop"]["sdr"])
     assert mean == pytest.approx(diff) and low <= mean <= high
     assert "sgn − sop:" in out
+    # as a user meets it: the labels-given setting holds the table's own mixtures, so the same SGN score
+    views = saved["user_view"]
+    assert views["labels given, 2 sources"]["rows"]["SGN"]["sdr"] == pytest.approx(report["rows"]["sgn"]["sdr"])
+    named = views["named by the model, 2 sources"]
+    assert named["setup"]["classes"] == "auto" and named["presence"]["SGN"]["mixtures"] == 4
+    assert "| named by the model, 2 sources |" in out and "SoP" in out
     assert (tmp_path / "demo.png").stat().st_size > 10_000
     folders = sorted(p for p in tmp_path.iterdir() if p.name.startswith("mixture_"))
     assert len(folders) == 2

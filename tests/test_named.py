@@ -4,6 +4,7 @@ scoring that counts misses and false positives, and SoP's slots named by a class
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from sgn_teach.hub.build import build_model, load_checkpoint
 from sgn_teach.losses import sgn_loss, weighted_bce
 from sgn_teach.signal.metrics import MISSED_DB, best_slots
 from sgn_teach.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- 1, 2 or 3 sources in every batch
 
@@ -233,19 +236,25 @@ def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tm
 
 
 @pytest.mark.parametrize("kind", ["sgn", "sop"])
-def test_the_model_cards_command_still_gives_the_shipped_models_settings(kind):
-    """The shipped small checkpoints predate the named-outputs recipe: the preset must still be what they were
-    trained with (README's model cards: 2 sources, 4000 steps), and the new recipe is opt-in (NAMED_RECIPE)."""
+def test_the_model_cards_command_gives_the_shipped_models_settings(kind):
+    """README's model cards say how sgn_small and sop_small were trained (the named recipe on the variety library;
+    SGN with presence from the trunk): SHIPPED_RECIPES must rebuild exactly the config stored in each checkpoint,
+    and the cards' flags must spell the same recipe."""
     import dataclasses
 
-    from sgn_teach.core.config import NAMED_RECIPE, Config
+    from sgn_teach.core.config import NAMED_RECIPE, SHIPPED_RECIPES, Config
     from sgn_teach.hub.checkpoint import read_checkpoint
     from sgn_teach.hub.shipped import shipped_checkpoint
 
     shipped = Config.from_dict(json.loads(read_checkpoint(shipped_checkpoint(f"{kind}_small"))["config"]))
-    assert dataclasses.asdict(get_preset("small", kind)) == dataclasses.asdict(shipped)
-    named = get_preset("small", kind, **NAMED_RECIPE).train
-    assert (named.n_sources_mix, named.steps) == ((1, 2, 2, 3), 8000)
+    assert dataclasses.asdict(get_preset("small", kind, **SHIPPED_RECIPES[kind])) == dataclasses.asdict(shipped)
+    assert (shipped.train.n_sources_mix, shipped.train.steps) == ((1, 2, 2, 3), 8000)
+    assert shipped.model.presence == ("trunk" if kind == "sgn" else "tokens")
+    assert {k: SHIPPED_RECIPES[kind][k] for k in NAMED_RECIPE} == NAMED_RECIPE
+    card = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith(f"| `sgn_teach/checkpoints/{kind}_small.pt`"))
+    assert "--data data/variety" in card and "--n-sources-mix 1,2,2,3 --steps 8000" in card
+    assert ("--presence trunk" in card) == (kind == "sgn")
 
 
 # --------------------------------------------------------------------------- presence from the trunk

@@ -3,10 +3,13 @@
 1. make the course data (FluidSynth rendition of MUSIC-11, or the procedural
    synthesizer where FluidSynth is missing) — the same command and seed the
    shipped checkpoints were trained with, so the test split is held out;
-2. load the shipped `small` SGN and SoP checkpoints (or retrain them, --train);
+2. load the shipped `small` SGN and SoP checkpoints (or retrain them with their recipe on
+   the variety library, --train);
 3. evaluate both on the same held-out 2-source mixtures with the mixture,
    oracle and NMF rows, print the table;
-4. write separated wavs and a figure for a few mixtures to OUT.
+4. score them as a user meets them (sgn_teach.evaluation.user_view): labels given or
+   named by the model, 2 and 3 sources, SoP's slots named by the shipped classifier;
+5. write separated wavs and a figure for a few mixtures to OUT.
 """
 
 from __future__ import annotations
@@ -53,6 +56,44 @@ def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, se
     return root
 
 
+def make_training_data(root: Path, course_root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS,
+                       seed: int = DATA_SEED) -> Path:
+    """The shipped models' training library (`data render --variety`) in `root`, reused if there; without
+    FluidSynth, the course library itself (`course_root`, synthesized), with a message."""
+    from ..course import renderer_problem
+
+    marker = root / ".complete"
+    if marker.exists():
+        print(f"data: reusing {root} ({marker.read_text().strip()})")
+        return root
+    problem = renderer_problem()
+    if problem is not None:
+        print(f"data: {problem}\n      The shipped models trained on the variety library (rendered); training on "
+              f"{course_root} (synthesized) instead.")
+        return course_root
+    from ..data.variety import render_variety_library
+
+    print(f"data: rendering the variety library (every GM voice of each instrument + the synthesizer) into {root}…")
+    render_variety_library(root, clips_per_class=clips_per_class, seed=seed)
+    marker.write_text(f"variety, {clips_per_class} clips per class, seed {seed}\n")
+    return root
+
+
+def _user_view(models: dict, test: SoloLibrary, cfg, n_mixtures: int, dev: torch.device) -> dict:
+    """The four settings of `evaluate --user-view` for SGN and SoP (+ the shipped classifier), printed."""
+    from ..evaluation.user_view import format_user_view, user_view
+
+    classifier = load_checkpoint(shipped_checkpoint("classifier_small"), device=dev)[0]
+    print(f"\nevaluate as a user meets it: {n_mixtures} mixtures per setting (seed 0), the classes given or named "
+          "by the model (SGN: its presence head; SoP: the shipped classifier on its slots)…")
+    views = user_view({"SGN": models["sgn"], "SoP": models["sop"]}, test, cfg.audio, classifiers={"SoP": classifier},
+                      n_mixtures=n_mixtures, seed=0, device=dev)
+    print(format_user_view(views, ["SGN", "SoP"]))
+    print("(a source the model did not name scores as silence, -10 dB; FP/mix: classes named that were not "
+          "playing; — : SoP has fewer slots than sources)")
+    return views
+
+
 def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: int = 100, device: str = "auto",
              n_examples: int = 3, clips_per_class: int | None = None) -> dict:
     """Run the demo into `out`; `clips_per_class` (default :data:`DATA_CLIPS_PER_CLASS`) shrinks the
@@ -65,13 +106,17 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     for name, shipped_name in SHIPPED.items():
         ckpt = None if train else shipped_checkpoint(shipped_name)
         if ckpt is None:
-            from ..core.config import get_preset
+            from ..core.config import SHIPPED_RECIPES, get_preset
             from ..training import train as train_model
             from ..training.common import MODEL_NAME
 
-            print(f"train: {name} on the small preset (this takes a while on a CPU)…")
+            train_root = make_training_data(out / "data_variety", data_root,
+                                            clips_per_class=clips_per_class or DATA_CLIPS_PER_CLASS)
+            print(f"train: {name} with the shipped models' recipe (small preset, mixtures of 1-3 sources, "
+                  f"{SHIPPED_RECIPES[name]['train__steps']} steps: an hour or more on a CPU)…")
             run = out / "runs" / name
-            train_model(get_preset("small", variant=name), data_root, run, device=str(dev), resume=True)
+            train_model(get_preset("small", variant=name, **SHIPPED_RECIPES[name]), train_root, run, device=str(dev),
+                        resume=True)
             ckpt = run / MODEL_NAME
         model, cfg_m, classes_m, step, _ = load_checkpoint(ckpt, device=dev)
         print(f"model: {name} from {ckpt} (step {step})")
@@ -89,6 +134,7 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
         print(line)
     print()
     print(format_per_class(report))
+    report["user_view"] = _user_view(models, test, cfg, n_mixtures, dev)
     write_json(out / "report.json", report)
 
     # a few mixtures to listen to, and a figure
