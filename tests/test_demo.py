@@ -42,3 +42,36 @@ def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
     # the second run reuses the data instead of rendering it again
     demo.run_demo(out=tmp_path, n_mixtures=2, device="cpu", n_examples=1)
     assert "reusing" in capsys.readouterr().out
+
+
+def test_demo_train_retrains_with_the_shipped_recipe_on_the_variety_library(tmp_path, monkeypatch, capsys):
+    """`demo --train` must rebuild what ships: SHIPPED_RECIPES on the variety library (not the plain preset)."""
+    import shutil
+
+    import sgn_teach.course
+    import sgn_teach.training
+    from sgn_teach.core.config import SHIPPED_RECIPES, get_preset
+    from sgn_teach.hub.shipped import shipped_checkpoint
+
+    monkeypatch.setattr(demo, "DATA_CLIPS_PER_CLASS", 10)
+    seen = {}
+
+    def fake_train(cfg, data, out, **kwargs):  # record the run and stand the shipped weights in for its result
+        seen[cfg.model.variant] = (cfg, data)
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shipped_checkpoint(f"{cfg.model.variant}_small"), out / "model.pt")
+
+    monkeypatch.setattr(sgn_teach.training, "train", fake_train)
+    variety = tmp_path / "data_variety"
+    variety.mkdir()
+    (variety / ".complete").write_text("variety, stand-in\n")   # already rendered: reused, not rendered again
+    demo.run_demo(out=tmp_path, train=True, n_mixtures=2, device="cpu", n_examples=1)
+    assert set(seen) == {"sgn", "sop"}
+    for variant, (cfg, data) in seen.items():
+        assert cfg == get_preset("small", variant, **SHIPPED_RECIPES[variant]) and data == variety
+    assert "reusing" in capsys.readouterr().out
+    # without FluidSynth there is no variety library: the course library (synthesized) trains instead, and it says so
+    monkeypatch.setattr(sgn_teach.course, "renderer_problem", lambda: "FluidSynth is not installed")
+    course = tmp_path / "course"
+    assert demo.make_training_data(tmp_path / "elsewhere", course) == course
+    assert "FluidSynth is not installed" in capsys.readouterr().out and not (tmp_path / "elsewhere").exists()
