@@ -23,6 +23,7 @@ from pathlib import Path
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.config import NAMED_RECIPE, get_preset
 from sgn_teach.core.device import get_device
+from sgn_teach.core.interrupt import script_main
 from sgn_teach.core.options import PRESENCE_SOURCES, TRUNKS
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.user_view import format_user_view, user_view
@@ -30,7 +31,7 @@ from sgn_teach.experiments.runner import trained_run
 from sgn_teach.hub.build import load_checkpoint
 
 
-def main() -> None:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/variety", help="the training library (data render --variety)")
     p.add_argument("--eval-data", default="data/music11", help="the library whose test clips are scored")
@@ -76,7 +77,8 @@ def main() -> None:
                                       "trunk": args.trunk, "presence": args.presence, "results": results,
                                       "targets": dict(checks)})
     print(f"results in {out / 'results.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(script_main(main))

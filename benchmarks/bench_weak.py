@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from sgn_teach.core.errors import SGNError
+from sgn_teach.core.interrupt import script_main
 from sgn_teach.experiments.text_table import (
     SHIPPED_TABLE,
     VARIANTS,
@@ -147,4 +148,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

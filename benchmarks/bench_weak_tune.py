@@ -29,6 +29,7 @@ import numpy as np
 
 from sgn_teach.core.device import get_device
 from sgn_teach.core.errors import SGNError
+from sgn_teach.core.interrupt import script_main
 from sgn_teach.data import SoloLibrary
 from sgn_teach.evaluation.evaluate import evaluate
 from sgn_teach.experiments.runner import trained_run
@@ -93,4 +94,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

@@ -627,3 +627,26 @@ def test_signal_from_outside_stops_saves_and_resumes(signum, status, env, tmp_pa
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 2
     assert main(_train_args(env["lib"], run, "--resume")) == 0
     _same_run(env["straight"], run)
+
+
+def test_a_benchmark_stopped_by_a_signal_says_in_one_line_how_to_continue(monkeypatch, capsys, tmp_path):
+    """benchmarks/*.py resume by running again (trained_run): the message says so, not "--resume"; no traceback."""
+    import sgn_teach.experiments.runner as runner
+    from sgn_teach.core.interrupt import TrainingInterrupted, script_main
+
+    def stopped(*args, **kwargs):
+        raise TrainingInterrupted(7, signal.SIGINT, str(tmp_path / "run" / "checkpoint.pt"))
+
+    monkeypatch.setattr(runner, "train", stopped)
+    cfg = get_preset("tiny", "sgn")
+    assert script_main(lambda: runner.trained_run(cfg, tmp_path, tmp_path / "run")) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("interrupted at step 7 (SIGINT)"), err
+    assert "run the same command again" in err[0] and "--resume" not in err[0]
+
+    def bad() -> int:
+        raise ConfigError("--steps must be at least 1")
+
+    assert script_main(bad) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["error: --steps must be at least 1"]
+    assert script_main(lambda: None) == 0 and script_main(lambda: 3) == 3

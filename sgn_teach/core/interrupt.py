@@ -21,6 +21,9 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Callable
+
+from .errors import SGNError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -91,3 +94,24 @@ class GracefulStop:
         for s, old in self._old.items():
             signal.signal(s, old)
         self._old.clear()
+
+
+def script_main(main: Callable[[], int | None]) -> int:
+    """Run a script's `main` the way the command line runs a command; return the exit status.
+
+    For the scripts in ``benchmarks/`` (``raise SystemExit(script_main(main))``): a user error
+    (:class:`SGNError`) prints one ``error: …`` line and gives 2; a training stopped by a signal prints
+    where it saved and how to continue, and gives 130 / 143 — never a traceback.
+    """
+    try:
+        return int(main() or 0)
+    except SGNError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except TrainingInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name}): stopped without finishing", file=sys.stderr)
+        return exit_status(signum)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.errors import CheckpointError
+from ..core.interrupt import TrainingInterrupted
 from ..hub.checkpoint import read_checkpoint
 from ..training import train
 from ..training.checks import config_differences
@@ -47,6 +48,8 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
                 validate_during: bool = True) -> Path:
     """`run_dir`/model.pt trained with `cfg`: trained (or an interrupted run continued) if missing, reused if there.
 
+    Stopped by Ctrl-C, it saves and raises TrainingInterrupted whose message says to run the same command again.
+
     CheckpointError (one line) when `run_dir` holds a finished run of another config: a grid re-run with
     other --steps or --preset must not mix budgets.
     """
@@ -57,8 +60,12 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
             raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
                                   "new --out, or delete that run to retrain it")
         return run_dir / MODEL_NAME
-    train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts, recipe=recipe,
-          validate_during=validate_during)
+    try:
+        train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts, recipe=recipe,
+              validate_during=validate_during)
+    except TrainingInterrupted as exc:  # the run resumes by itself: say so, not "--resume"
+        raise TrainingInterrupted(exc.step, exc.signum, exc.checkpoint,
+                                  hint="run the same command again to continue from there") from None
     return run_dir / MODEL_NAME
 
 
