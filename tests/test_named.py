@@ -81,6 +81,15 @@ def test_sop_with_spare_slots_trains_them_to_silence_and_is_scored_on_its_best_s
     assert best_slots(ref, est).tolist() == [2, 1]
 
 
+def test_sop_gets_one_slot_per_source_of_its_largest_training_mixture():
+    """The rule lives in get_preset (so a config compares equal to what training stores) and a given width wins."""
+    assert get_preset("small", "sop").model.n_sources == 2
+    assert get_preset("small", "sop", train__n_sources_mix=(1, 2, 2, 3)).model.n_sources == 3
+    assert get_preset("tiny", "sop", train__n_sources=3).model.n_sources == 3
+    assert get_preset("tiny", "sop", train__n_sources_mix=(1, 2), model__n_sources=4).model.n_sources == 4
+    assert get_preset("tiny", "sgn", train__n_sources_mix=(1, 2, 3)).train.largest_mixture == 3
+
+
 def test_a_sop_with_spare_slots_hears_two_sources_in_the_analysis_tools(lib_root, tiny_audio):
     """Figure 3's mask-pooled features pair a 3-slot SoP's slots with 2 references (PIT over 2 of 3 slots)."""
     from sgn_teach.evaluation.analysis import source_features

@@ -170,6 +170,11 @@ class TrainConfig:
         if self.log_every < 1:
             raise ValueError(f"log_every must be ≥ 1, not {self.log_every}")
 
+    @property
+    def largest_mixture(self) -> int:
+        """The most sources a training mixture holds: the largest of `n_sources_mix`, or `n_sources`."""
+        return max((self.n_sources, *self.n_sources_mix))
+
     def lr_at(self, step: int) -> float:
         """Learning rate of optimiser step `step` (0-based): a function of the step alone, so resuming is exact."""
         if self.schedule == "constant":
@@ -302,7 +307,7 @@ ablation grid and the notebooks' own short runs train (2 sources)."""
 
 SHIPPED_RECIPES: dict[str, dict[str, Any]] = {
     "sgn": {**NAMED_RECIPE, "model__presence": "trunk"},
-    "sop": {**NAMED_RECIPE, "model__n_sources": max(SMALL_MIX)},  # one slot per source of the largest mixture
+    "sop": dict(NAMED_RECIPE),  # get_preset gives SoP one slot per source of the largest mixture: 3
 }
 """How the shipped ``sgn_small`` and ``sop_small`` were trained, on the variety library
 (``data render --variety``): ``get_preset("small", v, **SHIPPED_RECIPES[v])`` — the named recipe, and for SGN
@@ -318,7 +323,8 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
     tiny:  ≈1.5 s clips, 64×64, U-Net 3 levels ngf 8, D 32, depth 1 (tests: seconds).
 
     `overrides` are `section.field=value` pairs given as keyword arguments with
-    a double underscore, e.g. ``get_preset("small", train__steps=10)``.
+    a double underscore, e.g. ``get_preset("small", train__steps=10)``. SoP gets one output slot per source
+    of the largest training mixture (``train__n_sources_mix=(1, 2, 2, 3)``: 3) unless ``model__n_sources`` is given.
     """
     if name == "paper":
         cfg = Config(
@@ -367,6 +373,8 @@ def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
         if not hasattr(target, attr):
             raise ValueError(f"unknown config field {section}.{attr}")
         setattr(target, attr, value)
+    if variant == "sop" and "model__n_sources" not in overrides:  # a slot per source of the largest training
+        cfg.model.n_sources = cfg.train.largest_mixture                # mixture (spare slots: silence)
     return cfg
 
 

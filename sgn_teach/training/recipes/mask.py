@@ -42,14 +42,14 @@ class MaskRecipe(Recipe):
                 device: torch.device) -> Prepared:
         cfg = copy_config(cfg)
         t = cfg.train
-        lib, val = libraries(cfg, data_root, soundfonts, validate, min_classes=max((t.n_sources, *t.n_sources_mix)))
+        lib, val = libraries(cfg, data_root, soundfonts, validate, min_classes=t.largest_mixture)
         if val is not None and len(val.by_class) < t.n_sources:
             raise DataError(f"{data_root}: the val split has clips of {len(val.by_class)} classes; validating on "
                             f"mixtures of N={t.n_sources} distinct classes needs at least that many "
                             "(add clips, or train without validation: --no-val)")
         cfg.model.n_classes = len(lib.classes)
-        if cfg.model.variant == "sop":  # one output slot per source of the largest mixture (spare slots: silence)
-            cfg.model.n_sources = max((t.n_sources, *t.n_sources_mix))
+        if cfg.model.variant == "sop":  # as get_preset does, for a config edited after it (spare slots: silence)
+            cfg.model.n_sources = t.largest_mixture
         clips = [c.path for c in lib.clips] + ([c.path for c in val.clips] if val is not None else [])
         return Prepared(cfg, lib.classes, lib, val, clips,
                         extra={"frontend": SpectralFrontEnd(cfg.audio).to(device)})
