@@ -23,9 +23,42 @@ from pathlib import Path
 from sgn_teach.core.atomic import write_json
 from sgn_teach.core.device import get_device
 from sgn_teach.data import SoloLibrary
-from sgn_teach.evaluation.user_view import format_user_view, merge_user_views, user_view
+from sgn_teach.evaluation.user_view import format_user_view, merge_user_views, user_view, user_view_legend
 from sgn_teach.hub.build import load_checkpoint
 from sgn_teach.hub.shipped import shipped_checkpoint
+
+
+def issue_targets(results: dict, loso: bool = False) -> list[tuple[str, bool, str]]:
+    """Issue 22's targets on a `user_view` result of SGN and SoP (+ classifier): (target, met, measured value).
+
+    `loso`: the leave-one-SoundFont-out targets (SGN ≥ SoP; named-output F1 ≥ 0.85; no class below 3 dB),
+    for models scored on a SoundFont they never heard (bench_loso.py uses the same list)."""
+    gt2, named2, gt3 = (results["labels given, 2 sources"], results["named by the model, 2 sources"],
+                        results["labels given, 3 sources"])
+    named3 = results.get("named by the model, 3 sources")
+    per_class = gt2["per_class"]["SGN"]
+
+    def sdr(rep, name):
+        return rep["rows"][name]["sdr"]
+
+    if loso:
+        targets = [("LOSO: SGN ≥ SoP, labels given, 2 sources", sdr(gt2, "SGN") >= sdr(gt2, "SoP"),
+                    f"{sdr(gt2, 'SGN'):.2f} vs {sdr(gt2, 'SoP'):.2f} dB"),
+                   ("LOSO: named-output F1 ≥ 0.85", named2["presence"]["SGN"]["f1"] >= 0.85,
+                    f"{named2['presence']['SGN']['f1']:.3f}"),
+                   ("LOSO: no class below 3 dB", min(per_class.values()) >= 3.0,
+                    f"lowest {min(per_class, key=per_class.get)} {min(per_class.values()):.2f} dB")]
+    else:
+        targets = [("named outputs, 2 sources ≥ 9 dB", sdr(named2, "SGN") >= 9.0, f"{sdr(named2, 'SGN'):.2f} dB"),
+                   ("presence F1 ≥ 0.95 (2 sources)", named2["presence"]["SGN"]["f1"] >= 0.95,
+                    f"{named2['presence']['SGN']['f1']:.3f}"),
+                   ("3 sources, labels given ≥ 6 dB", sdr(gt3, "SGN") >= 6.0, f"{sdr(gt3, 'SGN'):.2f} dB"),
+                   ("2 sources, labels given ≥ 10.4 dB", sdr(gt2, "SGN") >= 10.4, f"{sdr(gt2, 'SGN'):.2f} dB")]
+    for label, rep in (("2", named2), ("3", named3)):
+        if rep is not None and "SoP" in rep["rows"]:
+            targets.append((f"SGN named ≥ SoP + classifier, {label} sources", sdr(rep, "SGN") >= sdr(rep, "SoP"),
+                            f"{sdr(rep, 'SGN'):.2f} vs {sdr(rep, 'SoP'):.2f} dB"))
+    return targets
 
 
 def main() -> None:
@@ -52,38 +85,16 @@ def main() -> None:
     results = user_view({"SGN": sgn, "SoP": sop}, test, cfg.audio, classifiers={"SoP": clf},
                         n_mixtures=args.n_mixtures, seed=args.seed, device=dev)
     print(format_user_view(results, ["SGN", "SoP"]))
+    print(user_view_legend())
     if args.compare_json:
         earlier = json.loads(Path(args.compare_json).read_text(encoding="utf-8"))["results"]
         for name in ("SGN", "SoP"):
             other = f"{name} ({args.compare_label})"
             print(f"\n{name} beside {args.compare_json}'s:")
             print(format_user_view(merge_user_views(results, earlier, {name: other}), [name, other]))
-    gt2, named2, gt3 = (results["labels given, 2 sources"], results["named by the model, 2 sources"],
-                        results["labels given, 3 sources"])
-    named3 = results.get("named by the model, 3 sources")
-    per_class = gt2["per_class"]["SGN"]
+    per_class = results["labels given, 2 sources"]["per_class"]["SGN"]
     print("\nSGN per class (labels given, 2 sources): " + ", ".join(f"{c} {v:.2f}" for c, v in per_class.items()))
-
-    def sdr(rep, name):
-        return rep["rows"][name]["sdr"]
-
-    if args.loso:
-        targets = [("LOSO: SGN ≥ SoP, labels given, 2 sources", sdr(gt2, "SGN") >= sdr(gt2, "SoP"),
-                    f"{sdr(gt2, 'SGN'):.2f} vs {sdr(gt2, 'SoP'):.2f} dB"),
-                   ("LOSO: named-output F1 ≥ 0.85", named2["presence"]["SGN"]["f1"] >= 0.85,
-                    f"{named2['presence']['SGN']['f1']:.3f}"),
-                   ("LOSO: no class below 3 dB", min(per_class.values()) >= 3.0,
-                    f"lowest {min(per_class, key=per_class.get)} {min(per_class.values()):.2f} dB")]
-    else:
-        targets = [("named outputs, 2 sources ≥ 9 dB", sdr(named2, "SGN") >= 9.0, f"{sdr(named2, 'SGN'):.2f} dB"),
-                   ("presence F1 ≥ 0.95 (2 sources)", named2["presence"]["SGN"]["f1"] >= 0.95,
-                    f"{named2['presence']['SGN']['f1']:.3f}"),
-                   ("3 sources, labels given ≥ 6 dB", sdr(gt3, "SGN") >= 6.0, f"{sdr(gt3, 'SGN'):.2f} dB"),
-                   ("2 sources, labels given ≥ 10.4 dB", sdr(gt2, "SGN") >= 10.4, f"{sdr(gt2, 'SGN'):.2f} dB")]
-    for label, rep in (("2", named2), ("3", named3)):
-        if rep is not None and "SoP" in rep["rows"]:
-            targets.append((f"SGN named ≥ SoP + classifier, {label} sources", sdr(rep, "SGN") >= sdr(rep, "SoP"),
-                            f"{sdr(rep, 'SGN'):.2f} vs {sdr(rep, 'SoP'):.2f} dB"))
+    targets = issue_targets(results, loso=args.loso)
     print("\ntargets:")
     for label, ok, value in targets:
         print(f"  {'met    ' if ok else 'NOT met'}  {label}: {value}")

@@ -343,3 +343,24 @@ def test_two_runs_of_the_same_mixtures_merge_into_one_paired_table():
         merge_user_views(new, {label: _report([8.0, 10.0, 7.0, 11.0], seed=4)}, {"SGN": "SGN (shipped)"})
     with pytest.raises(ValueError, match="named 'SGN' is there already"):
         merge_user_views(new, old, {"SGN": "SGN"})
+
+
+def test_the_issue_targets_read_the_user_view_the_way_bench_named_and_bench_loso_print_them(monkeypatch):
+    """benchmarks/bench_named.py's issue_targets (bench_loso.py prints the same list): each target can fail."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_named import issue_targets
+
+    def rep(sgn: float, sop: float | None, f1: float = 0.9, per_class=None) -> dict:
+        rows = {"SGN": {"sdr": sgn}, "mixture": {"sdr": 0.0}} | ({"SoP": {"sdr": sop}} if sop is not None else {})
+        return {"rows": rows, "presence": {"SGN": {"f1": f1}}, "per_class": {"SGN": per_class or {"cello": 5.0}}}
+
+    results = {"labels given, 2 sources": rep(10.5, 10.0, per_class={"cello": 2.9, "flute": 8.0}),
+               "named by the model, 2 sources": rep(9.1, 9.3, f1=0.96),
+               "labels given, 3 sources": rep(5.9, 4.0), "named by the model, 3 sources": rep(3.0, None)}
+    met = {label: ok for label, ok, _ in issue_targets(results)}
+    assert met == {"named outputs, 2 sources ≥ 9 dB": True, "presence F1 ≥ 0.95 (2 sources)": True,
+                   "3 sources, labels given ≥ 6 dB": False, "2 sources, labels given ≥ 10.4 dB": True,
+                   "SGN named ≥ SoP + classifier, 2 sources": False}  # no SoP row with 3 sources: no target
+    loso = {label: (ok, value) for label, ok, value in issue_targets(results, loso=True)}
+    assert loso["LOSO: SGN ≥ SoP, labels given, 2 sources"][0] and loso["LOSO: named-output F1 ≥ 0.85"][0]
+    assert loso["LOSO: no class below 3 dB"] == (False, "lowest cello 2.90 dB")

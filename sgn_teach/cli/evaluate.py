@@ -110,7 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _user_view(args: argparse.Namespace, model, cfg, lib, dev) -> None:
     """--user-view: the model (and --compare's) in the four settings of sgn_teach.evaluation.user_view."""
-    from ..evaluation.user_view import format_user_view, user_view
+    from ..evaluation.user_view import format_user_view, user_view, user_view_legend
     from ..hub.build import load_checkpoint, require_separator
 
     models = {cfg.model.variant: model}
@@ -133,8 +133,7 @@ def _user_view(args: argparse.Namespace, model, cfg, lib, dev) -> None:
     if classifiers:
         print(f"({', '.join(classifiers)}: its slots named by {args.classifier})")
     print(format_user_view(results, names))
-    print(f"({args.n_mixtures} mixtures per setting, split {args.split}, seed {args.seed}; a source the model did not "
-          "name scores as silence, -10 dB; FP/mix: classes named that were not in the mixture)")
+    print(f"({args.n_mixtures} mixtures per setting, split {args.split}, seed {args.seed})\n{user_view_legend()}")
     if args.json:
         write_json(args.json, {label: {k: v for k, v in rep.items() if k != "scores"} | {"scores": rep["scores"]}
                                for label, rep in results.items()})

@@ -25,6 +25,7 @@ import torch
 
 from ..core.config import AudioConfig
 from ..data import SoloLibrary
+from ..signal.metrics import MISSED_DB
 from .evaluate import evaluate
 
 SETTINGS: tuple[tuple[str, int, str], ...] = (
@@ -92,6 +93,12 @@ def merge_user_views(results: dict[str, Any], other: dict[str, Any], rename: dic
     return merged
 
 
+def user_view_legend() -> str:
+    """The line printed under :func:`format_user_view`'s table: how a miss, a false positive and "—" read."""
+    return (f"(a source the model did not name scores as silence, {MISSED_DB:g} dB; FP/mix: classes named that were "
+            "not playing; — : a model with fewer output slots than sources)")
+
+
 def format_user_view(results: dict[str, Any], names: list[str]) -> str:
     """One Markdown table: a row per setting, per model its mean SDR (and, named, presence F1 and false
     positives per mixture), the mixture's SDR, and the paired difference of the first two models."""
@@ -122,4 +129,5 @@ def format_user_view(results: dict[str, Any], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["SAME_MIXTURES", "SETTINGS", "can_run", "format_user_view", "merge_user_views", "user_view"]
+__all__ = ["SAME_MIXTURES", "SETTINGS", "can_run", "format_user_view", "merge_user_views", "user_view",
+           "user_view_legend"]

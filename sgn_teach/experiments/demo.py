@@ -81,7 +81,7 @@ def make_training_data(root: Path, course_root: Path, clips_per_class: int = DAT
 
 def _user_view(models: dict, test: SoloLibrary, cfg, n_mixtures: int, dev: torch.device) -> dict:
     """The four settings of `evaluate --user-view` for SGN and SoP (+ the shipped classifier), printed."""
-    from ..evaluation.user_view import format_user_view, user_view
+    from ..evaluation.user_view import format_user_view, user_view, user_view_legend
 
     classifier = load_checkpoint(shipped_checkpoint("classifier_small"), device=dev)[0]
     print(f"\nevaluate as a user meets it: {n_mixtures} mixtures per setting (seed 0), the classes given or named "
@@ -89,8 +89,7 @@ def _user_view(models: dict, test: SoloLibrary, cfg, n_mixtures: int, dev: torch
     views = user_view({"SGN": models["sgn"], "SoP": models["sop"]}, test, cfg.audio, classifiers={"SoP": classifier},
                       n_mixtures=n_mixtures, seed=0, device=dev)
     print(format_user_view(views, ["SGN", "SoP"]))
-    print("(a source the model did not name scores as silence, -10 dB; FP/mix: classes named that were not "
-          "playing; — : SoP has fewer slots than sources)")
+    print(user_view_legend())
     return views
 
 
