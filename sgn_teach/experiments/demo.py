@@ -33,13 +33,24 @@ DATA_SEED = 0
 SHIPPED = {"sgn": "sgn_small", "sop": "sop_small"}   # names for shipped_checkpoint()
 
 
+def _complete(root: Path) -> bool:
+    """Whether a library made by this demo is in `root` already (its `.complete` marker), saying so."""
+    marker = root / ".complete"
+    if marker.exists():
+        print(f"data: reusing {root} ({marker.read_text().strip()})")
+    return marker.exists()
+
+
+def _mark_complete(root: Path, what: str) -> None:
+    """Mark the library in `root` as made (what `_complete` reads): written last, so a stopped render is redone."""
+    (root / ".complete").write_text(what + "\n")
+
+
 def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, seed: int = DATA_SEED) -> Path:
     """Render (or synthesize) the MUSIC-11 library into `root`, reusing it if it is already there."""
     from ..course import renderer_problem
 
-    marker = root / ".complete"
-    if marker.exists():
-        print(f"data: reusing {root} ({marker.read_text().strip()})")
+    if _complete(root):
         return root
     problem = renderer_problem()
     if problem is None:
@@ -52,7 +63,7 @@ def make_course_data(root: Path, clips_per_class: int = DATA_CLIPS_PER_CLASS, se
               "      instruments, so expect lower numbers.)")
         synth_library(root, clips_per_class=clips_per_class, seed=seed)
         kind = "synthesized"
-    marker.write_text(f"{kind}, {clips_per_class} clips per class, seed {seed}\n")
+    _mark_complete(root, f"{kind}, {clips_per_class} clips per class, seed {seed}")
     return root
 
 
@@ -62,9 +73,7 @@ def make_training_data(root: Path, course_root: Path, clips_per_class: int = DAT
     FluidSynth, the course library itself (`course_root`, synthesized), with a message."""
     from ..course import renderer_problem
 
-    marker = root / ".complete"
-    if marker.exists():
-        print(f"data: reusing {root} ({marker.read_text().strip()})")
+    if _complete(root):
         return root
     problem = renderer_problem()
     if problem is not None:
@@ -75,7 +84,7 @@ def make_training_data(root: Path, course_root: Path, clips_per_class: int = DAT
 
     print(f"data: rendering the variety library (every GM voice of each instrument + the synthesizer) into {root}…")
     render_variety_library(root, clips_per_class=clips_per_class, seed=seed)
-    marker.write_text(f"variety, {clips_per_class} clips per class, seed {seed}\n")
+    _mark_complete(root, f"variety, {clips_per_class} clips per class, seed {seed}")
     return root
 
 
