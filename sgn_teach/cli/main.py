@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -23,16 +22,6 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse prints usage + message and exits; we want one `error:` line
         raise _UsageError(f"{message} (see: {self.prog} --help)")
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM outside a training loop: unwind (temp files are removed on the way) and exit 143."""
-
-    signum = signal.SIGTERM
-
-
-def _on_sigterm(signum, frame):
-    raise _Terminated()
 
 
 def cmd_data(args) -> None:
@@ -254,33 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     0 done; 2 a user error (one `error: …` line on stderr, nothing written);
     130 / 143 stopped by SIGINT / SIGTERM (a training saves and says how to resume).
     """
-    from ..core.interrupt import TrainingInterrupted, exit_status
+    from ..core.interrupt import script_main
 
     try:
         args = build_parser().parse_args(argv)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    old = None
-    try:
-        old = signal.signal(signal.SIGTERM, _on_sigterm)  # unwind on `kill`, so temp files are cleaned up
-    except ValueError:
-        pass  # not the main thread: leave signals alone
-    try:
-        args.func(args)
-    except SGNError as exc:
-        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank fails alike: rank 0 says it once
-            print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except TrainingInterrupted as exc:
-        print(str(exc), file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"interrupted ({signal.Signals(signum).name}): stopped without finishing; nothing partial was written",
-              file=sys.stderr)
-        return exit_status(signum)
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
-    return 0
+    # under torchrun every rank fails alike: rank 0 says it once
+    return script_main(lambda: args.func(args), say_errors=os.environ.get("RANK", "0") == "0")

@@ -96,22 +96,44 @@ class GracefulStop:
         self._old.clear()
 
 
-def script_main(main: Callable[[], int | None]) -> int:
-    """Run a script's `main` the way the command line runs a command; return the exit status.
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside a training loop: unwind (temp files are removed on the way) and exit 143."""
 
-    For the scripts in ``benchmarks/`` (``raise SystemExit(script_main(main))``): a user error
-    (:class:`SGNError`) prints one ``error: …`` line and gives 2; a training stopped by a signal prints
-    where it saved and how to continue, and gives 130 / 143 — never a traceback.
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def script_main(main: Callable[[], int | None], say_errors: bool = True) -> int:
+    """Run a command's or a script's `main`; return the exit status. The command line and ``benchmarks/*.py``
+    (``raise SystemExit(script_main(main))``) run this way.
+
+    0 done (or what `main` returns); 2 a user error (:class:`SGNError`: one ``error: …`` line, printed when
+    `say_errors`); 130 / 143 stopped by SIGINT / SIGTERM — a training saves and says how to continue — never
+    a traceback. SIGTERM unwinds like Ctrl-C while `main` runs, so temp files are cleaned up on the way.
     """
+    old = None
     try:
-        return int(main() or 0)
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:
+        pass  # not the main thread: leave signals alone
+    try:
+        status = main()
+        return status if isinstance(status, int) else 0  # a command returns None (done)
     except SGNError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if say_errors:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"interrupted ({signal.Signals(signum).name}): stopped without finishing", file=sys.stderr)
+        print(f"interrupted ({signal.Signals(signum).name}): stopped without finishing; nothing partial was written",
+              file=sys.stderr)
         return exit_status(signum)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
