@@ -642,7 +642,7 @@ def test_a_benchmark_stopped_by_a_signal_says_in_one_line_how_to_continue(monkey
     assert script_main(lambda: runner.trained_run(cfg, tmp_path, tmp_path / "run")) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("interrupted at step 7 (SIGINT)"), err
-    assert "run the same command again" in err[0] and "--resume" not in err[0]
+    assert "run it again (the same command or cell)" in err[0] and "--resume" not in err[0]
 
     def bad() -> int:
         raise ConfigError("--steps must be at least 1")

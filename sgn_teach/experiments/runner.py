@@ -48,7 +48,7 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
                 validate_during: bool = True) -> Path:
     """`run_dir`/model.pt trained with `cfg`: trained (or an interrupted run continued) if missing, reused if there.
 
-    Stopped by Ctrl-C, it saves and raises TrainingInterrupted whose message says to run the same command again.
+    Stopped by Ctrl-C, it saves and raises TrainingInterrupted whose message says to run it again (no --resume).
 
     CheckpointError (one line) when `run_dir` holds a finished run of another config: a grid re-run with
     other --steps or --preset must not mix budgets.
@@ -65,7 +65,7 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
               validate_during=validate_during)
     except TrainingInterrupted as exc:  # the run resumes by itself: say so, not "--resume"
         raise TrainingInterrupted(exc.step, exc.signum, exc.checkpoint,
-                                  hint="run the same command again to continue from there") from None
+                                  hint="run it again (the same command or cell) to continue from there") from None
     return run_dir / MODEL_NAME
 
 
