@@ -247,7 +247,7 @@ def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tm
 @pytest.mark.parametrize("kind", ["sgn", "sop"])
 def test_the_model_cards_command_gives_the_shipped_models_settings(kind):
     """README's model cards say how sgn_small and sop_small were trained (the named recipe on the variety library;
-    SGN with presence from the trunk): SHIPPED_RECIPES must rebuild exactly the config stored in each checkpoint,
+    SGN with presence from the trunk and the FiLM trunk): SHIPPED_RECIPES must rebuild exactly the config stored in each checkpoint,
     and the cards' flags must spell the same recipe."""
     import dataclasses
 
@@ -259,11 +259,13 @@ def test_the_model_cards_command_gives_the_shipped_models_settings(kind):
     assert dataclasses.asdict(get_preset("small", kind, **SHIPPED_RECIPES[kind])) == dataclasses.asdict(shipped)
     assert (shipped.train.n_sources_mix, shipped.train.steps) == ((1, 2, 2, 3), 8000)
     assert shipped.model.presence == ("trunk" if kind == "sgn" else "tokens")
+    assert shipped.model.trunk == ("film" if kind == "sgn" else "paper")
     assert {k: SHIPPED_RECIPES[kind][k] for k in NAMED_RECIPE} == NAMED_RECIPE
     card = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
                 if line.startswith(f"| `sgn_teach/checkpoints/{kind}_small.pt`"))
     assert "--data data/variety" in card and "--n-sources-mix 1,2,2,3 --steps 8000" in card
     assert ("--presence trunk" in card) == (kind == "sgn")
+    assert ("--trunk film" in card) == (kind == "sgn")
 
 
 # --------------------------------------------------------------------------- presence from the trunk

@@ -306,12 +306,12 @@ sources in every batch over twice the steps — ``get_preset("small", "sgn", **N
 ablation grid and the notebooks' own short runs train (2 sources)."""
 
 SHIPPED_RECIPES: dict[str, dict[str, Any]] = {
-    "sgn": {**NAMED_RECIPE, "model__presence": "trunk"},
+    "sgn": {**NAMED_RECIPE, "model__presence": "trunk", "model__trunk": "film"},
     "sop": dict(NAMED_RECIPE),  # get_preset gives SoP one slot per source of the largest mixture: 3
 }
 """How the shipped ``sgn_small`` and ``sop_small`` were trained, on the variety library
 (``data render --variety``): ``get_preset("small", v, **SHIPPED_RECIPES[v])`` — the named recipe, and for SGN
-presence from the trunk (the named extension chosen on validation, README "Named outputs"). Their model cards'
+presence from the trunk and the FiLM trunk (the two named extensions chosen on validation, README "Named outputs"). Their model cards'
 commands spell the same flags out; a test checks both against the checkpoints."""
 
 
