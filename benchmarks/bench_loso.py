@@ -1,11 +1,12 @@
 """Leave-one-SoundFont-out: did the model learn the instrument, or the recording?
 
     python benchmarks/bench_loso.py --data data/variety --eval-data data/music11 --out outputs/loso
-                                    [--fold fluidr3] [--steps 8000] [--trunk paper|film] [--presence trunk|tokens]
+                                    [--fold fluidr3] [--steps 8000] [--trunk film|paper] [--presence trunk|tokens]
 
 The fold holds one SoundFont out entirely: SGN, SoP (3 slots) and the instrument classifier that names
-SoP's slots are trained with the named-outputs recipe (`NAMED_RECIPE`: 1–3 sources per mixture; the variety library's
-other voices and the synthesizer) on the `train` clips of every *other* SoundFont of `--data`, then scored
+SoP's slots are trained with the shipped models' recipe (`SHIPPED_RECIPES`: 1–3 sources per mixture; for SGN
+presence from the trunk and the FiLM trunk, `--trunk paper` for the paper's; the variety library's other voices and
+the synthesizer) on the `train` clips of every *other* SoundFont of `--data`, then scored
 as a user meets them (`evaluate --user-view`: labels given / named by the model, 2 and 3 sources) on 100
 seeded mixtures of the held-out SoundFont's `test` clips of `--eval-data` — timbres none of them heard.
 Runs are resumable (a finished run of another config is refused). Prints the table and the issue's LOSO
@@ -23,7 +24,7 @@ from pathlib import Path
 from bench_named import issue_targets  # the same targets as bench_named.py --loso
 
 from sgn_teach.core.atomic import write_json
-from sgn_teach.core.config import NAMED_RECIPE, get_preset
+from sgn_teach.core.config import NAMED_RECIPE, SHIPPED_RECIPES, get_preset
 from sgn_teach.core.device import get_device
 from sgn_teach.core.interrupt import script_main
 from sgn_teach.core.options import PRESENCE_SOURCES, TRUNKS
@@ -40,9 +41,11 @@ def main() -> int:
     p.add_argument("--out", default="outputs/loso")
     p.add_argument("--fold", default="fluidr3")
     p.add_argument("--steps", type=int, default=NAMED_RECIPE["train__steps"], help="SGN's and SoP's (the recipe's)")
-    p.add_argument("--trunk", default="paper", choices=TRUNKS)
-    p.add_argument("--presence", default="trunk", choices=PRESENCE_SOURCES,
-                   help="SGN's presence head (trunk: chosen on validation, README's Named outputs)")
+    shipped = SHIPPED_RECIPES["sgn"]
+    p.add_argument("--trunk", default=shipped["model__trunk"], choices=TRUNKS,
+                   help="SGN's U-Net (default: the shipped SGN's, chosen on validation in README's Named outputs)")
+    p.add_argument("--presence", default=shipped["model__presence"], choices=PRESENCE_SOURCES,
+                   help="SGN's presence head (default: the shipped SGN's)")
     p.add_argument("--n-mixtures", type=int, default=100)
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--device", default="auto")
