@@ -247,8 +247,8 @@ def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tm
 @pytest.mark.parametrize("kind", ["sgn", "sop"])
 def test_the_model_cards_command_gives_the_shipped_models_settings(kind):
     """README's model cards say how sgn_small and sop_small were trained (the named recipe on the variety library;
-    SGN with presence from the trunk and the FiLM trunk): SHIPPED_RECIPES must rebuild exactly the config stored in each checkpoint,
-    and the cards' flags must spell the same recipe."""
+    SGN with presence from the trunk and the FiLM trunk): SHIPPED_RECIPES must rebuild exactly the config stored in
+    each checkpoint, and the cards' flags must spell the same recipe."""
     import dataclasses
 
     from sgn_teach.core.config import NAMED_RECIPE, SHIPPED_RECIPES, Config
@@ -366,3 +366,6 @@ def test_the_issue_targets_read_the_user_view_the_way_bench_named_and_bench_loso
     loso = {label: (ok, value) for label, ok, value in issue_targets(results, loso=True)}
     assert loso["LOSO: SGN ≥ SoP, labels given, 2 sources"][0] and loso["LOSO: named-output F1 ≥ 0.85"][0]
     assert loso["LOSO: no class below 3 dB"] == (False, "lowest cello 2.90 dB")
+    results["labels given, 3 sources"] = rep(5.998, 4.0)  # a miss that two decimals would round onto the bound
+    value = {label: (ok, v) for label, ok, v in issue_targets(results)}["3 sources, labels given ≥ 6 dB"]
+    assert value == (False, "5.998 dB")

@@ -6,6 +6,7 @@ import argparse
 
 from ..core.atomic import write_json
 from ..core.errors import SGNError
+from ..core.options import MASK_SHARING
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 """What every command's --device accepts."""
@@ -27,6 +28,9 @@ def add_evaluate_parser(sub) -> None:
                    help="SoundFonts whose train clips NMF learns from (default: those of --soundfonts)")
     e.add_argument("--binarize", action="store_true",
                    help="threshold masks at 0.5 before scoring (SoP's protocol); default: soft masks")
+    e.add_argument("--masks", default="independent", choices=MASK_SHARING,
+                   help="independent: each class's own sigmoid mask (the paper's); compete: the classes in play share "
+                        "each bin (our extension, README 'Named outputs')")
     e.add_argument("--no-nmf", action="store_true")
     e.add_argument("--json", default=None)
     e.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
@@ -90,7 +94,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     name = cfg.model.variant
     report = evaluate({name: model}, lib, cfg.audio, n_sources=args.n_sources, n_mixtures=args.n_mixtures,
                       seed=args.seed, rows=rows, classes=args.classes, backend=args.backend, device=dev,
-                      binarize=args.binarize,
+                      binarize=args.binarize, sharing=args.masks,
                       nmf_library=SoloLibrary(args.data, split="train", classes=classes, soundfonts=nmf_fonts)
                       if "nmf" in rows else None)
     report["setup"].update({"checkpoint": str(args.checkpoint), "step": step, "model": name})
@@ -128,12 +132,13 @@ def _user_view(args: argparse.Namespace, model, cfg, lib, dev) -> None:
                 raise SGNError(f"{args.classifier}: not an instrument classifier of these classes")
             classifiers[name] = clf
     results = user_view(models, lib, cfg.audio, classifiers=classifiers, n_mixtures=args.n_mixtures, seed=args.seed,
-                        device=dev)
+                        device=dev, sharing=args.masks)
     names = list(models)
     if classifiers:
         print(f"({', '.join(classifiers)}: its slots named by {args.classifier})")
     print(format_user_view(results, names))
-    print(f"({args.n_mixtures} mixtures per setting, split {args.split}, seed {args.seed})\n{user_view_legend()}")
+    print(f"({args.n_mixtures} mixtures per setting, split {args.split}, seed {args.seed}, {args.masks} masks)\n"
+          f"{user_view_legend()}")
     if args.json:
         write_json(args.json, {label: {k: v for k, v in rep.items() if k != "scores"} | {"scores": rep["scores"]}
                                for label, rep in results.items()})

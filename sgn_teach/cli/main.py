@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.config import AUGMENT_LEVELS, MODEL_KINDS, PRESETS
 from ..core.errors import SGNError
+from ..core.options import MASK_SHARING
 from .evaluate import DEVICES, check_sampling_steps
 
 
@@ -109,7 +110,7 @@ def cmd_separate(args) -> None:
 
         classes = prompt_classes(args.prompt, args.checkpoint)
     written = separate_file(args.input, args.checkpoint, args.out, classes=classes, device=args.device,
-                            figure=not args.no_figure, sampling_steps=args.sampling_steps)
+                            figure=not args.no_figure, sampling_steps=args.sampling_steps, sharing=args.masks)
     for p in written:
         print(p)
 
@@ -230,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "takes no classes)")
     s.add_argument("--prompt", default=None,
                    help='words naming the instruments to separate, e.g. "violin" or "the cello and the flute"')
+    s.add_argument("--masks", default="independent", choices=MASK_SHARING,
+                   help="independent: each class's own sigmoid mask (the paper's); compete: the classes separated "
+                        "share each bin (our extension, README 'Named outputs')")
     s.add_argument("--no-figure", action="store_true", help="skip the spectrogram figure")
     s.add_argument("--sampling-steps", type=int, help="diffusion checkpoints: DDIM steps (default: the model's)")
     s.add_argument("--device", default="auto", choices=DEVICES)

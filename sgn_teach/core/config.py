@@ -311,8 +311,8 @@ SHIPPED_RECIPES: dict[str, dict[str, Any]] = {
 }
 """How the shipped ``sgn_small`` and ``sop_small`` were trained, on the variety library
 (``data render --variety``): ``get_preset("small", v, **SHIPPED_RECIPES[v])`` — the named recipe, and for SGN
-presence from the trunk and the FiLM trunk (the two named extensions chosen on validation, README "Named outputs"). Their model cards'
-commands spell the same flags out; a test checks both against the checkpoints."""
+presence from the trunk and the FiLM trunk (the two named extensions chosen on validation, README "Named
+outputs"). Their model cards' commands spell the same flags out; a test checks both against the checkpoints."""
 
 
 def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:

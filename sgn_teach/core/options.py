@@ -19,6 +19,9 @@ PREDICTIONS = ("v", "eps")
 DIFFUSION_TARGETS = ("relative", "absolute")
 TRUNKS = ("paper", "film")
 PRESENCE_SOURCES = ("tokens", "trunk")
+MASK_SHARING = ("independent", "compete")
+"""How the masks of the classes in play share a bin at inference (sgn_teach.signal.sharing): `independent`, each
+mask as the model gives it (the paper's); `compete`, the classes share each bin."""
 
 
 def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Any:
@@ -30,5 +33,5 @@ def option(default: Any, help: str, choices: tuple[str, ...] | None = None, **kw
     return field(default=default, metadata=meta, **kwargs)
 
 
-__all__ = ["ASSIGNMENTS", "CONDITIONS", "DIFFUSION_TARGETS", "MASK_TARGETS", "OPTIMIZERS", "PRECISIONS", "PREDICTIONS",
-           "PRESENCE_SOURCES", "SCHEDULES", "TRUNKS", "option"]
+__all__ = ["ASSIGNMENTS", "CONDITIONS", "DIFFUSION_TARGETS", "MASK_SHARING", "MASK_TARGETS", "OPTIMIZERS", "PRECISIONS",
+           "PREDICTIONS", "PRESENCE_SOURCES", "SCHEDULES", "TRUNKS", "option"]

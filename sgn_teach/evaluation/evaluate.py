@@ -27,6 +27,7 @@ from ..core.config import AudioConfig
 from ..data import MixDataset, SoloLibrary, mix_features
 from ..models.interface import masks_for
 from ..signal.metrics import best_slots, bss_eval_batch, summarize
+from ..signal.sharing import share_masks
 from ..signal.spectral import SpectralFrontEnd
 from .naming import name_slots, named_estimates
 from .nmf import SupervisedNMF, class_magnitudes
@@ -36,7 +37,8 @@ REFERENCE_ROWS = ("mixture", "oracle_ibm", "oracle_irm", "nmf")
 
 @torch.no_grad()
 def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_idx: torch.Tensor,
-                classes: str = "gt", binarize: bool = False) -> tuple[torch.Tensor, dict[str, Any]]:
+                classes: str = "gt", binarize: bool = False,
+                sharing: str = "independent") -> tuple[torch.Tensor, dict[str, Any]]:
     """Masks in [0, 1] for the N sources of each mixture.
 
     Args:
@@ -50,26 +52,37 @@ def model_masks(model: torch.nn.Module, feats: dict[str, torch.Tensor], class_id
             while its partners are still scored against all references.
         binarize: threshold the masks at 0.5 (SoP's test protocol) instead of
             using the soft sigmoid values (ours, the default).
+        sharing: "independent" (the paper's) or "compete" (:mod:`sgn_teach.signal.sharing`): the masks
+            of the classes in play compete for each bin — the N given classes, or with "auto" every class
+            the model named (false positives take their share, as they would in `separate`), or SoP's slots.
 
     Returns:
         masks (B, N, F, T) and info with `presence` (B, C) probabilities, `detected` (B, C) bool (p_i > t_i)
         and `token_pred` (B, C) — the class each class token is classified as — where the model has them.
     """
-    sep = masks_for(model, feats["log_mag"], class_idx if model.class_conditioned else None)
-    masks = (sep.masks > 0.5).to(sep.masks.dtype) if binarize else sep.masks  # (B, N, F, T)
+    every_class = model.class_conditioned and classes == "auto" and sharing != "independent"
+    asked = None if every_class or not model.class_conditioned else class_idx
+    sep = masks_for(model, feats["log_mag"], asked)  # (B, N, F, T), or (B, C, F, T) for every class
+    masks = sep.masks
     info: dict[str, Any] = {k: v for k, v in (("presence", sep.presence), ("token_pred", sep.token_pred))
                             if v is not None}
-    if not model.class_conditioned:
-        return masks, info  # (B, N, F, T) unordered: pair by permutation
-    if "presence" in info:
+    if model.class_conditioned and "presence" in info:
         info["detected"] = info["presence"] > model.presence_thresholds.float().to(masks.device)  # (B, C) > (C,)
-    if classes == "auto":
+    if model.class_conditioned and classes == "auto":
         if "presence" not in info:
             from ..core.errors import ConfigError
 
             raise ConfigError("--classes auto needs a model with a presence head (sgn, sct or cag)")
-        detected = torch.gather(info["detected"], 1, class_idx)  # (B, N): was each reference's class found?
-        masks = masks * detected[:, :, None, None].to(masks.dtype)
+        if every_class:  # the named classes compete, then each reference reads its own class's mask
+            named = share_masks(masks * info["detected"][:, :, None, None].to(masks.dtype), sharing)  # (B, C, F, T)
+            masks = named[torch.arange(len(class_idx), device=masks.device)[:, None], class_idx]     # (B, N, F, T)
+        else:
+            detected = torch.gather(info["detected"], 1, class_idx)  # (B, N): was each reference's class found?
+            masks = masks * detected[:, :, None, None].to(masks.dtype)
+    else:
+        masks = share_masks(masks, sharing)  # the N given classes, or SoP's slots
+    if binarize:
+        masks = (masks > 0.5).to(masks.dtype)
     return masks, info
 
 
@@ -78,7 +91,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
              backend: str = "fast", batch_size: int = 10, device: torch.device | str = "cpu",
              nmf: SupervisedNMF | None = None, nmf_library: SoloLibrary | None = None,
              progress: bool = True, binarize: bool = False,
-             classifiers: dict[str, torch.nn.Module] | None = None) -> dict[str, Any]:
+             classifiers: dict[str, torch.nn.Module] | None = None, sharing: str = "independent") -> dict[str, Any]:
     """Evaluate models and reference rows on the same seeded mixtures.
 
     Args:
@@ -91,6 +104,7 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
             `train` split of the same root).
         binarize: threshold model masks at 0.5 before applying them (SoP's protocol);
             the default scores the soft masks, which is what the course's tables use.
+        sharing: how the models' masks share a bin (:func:`model_masks`): "independent" (the paper's) or "compete".
 
     Every model is put in eval mode for the evaluation (BatchNorm's running
     statistics, no dropout) and given back in the mode it came in.
@@ -111,14 +125,14 @@ def evaluate(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg
         m.eval()
     try:
         return _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend,
-                         batch_size, device, nmf, nmf_library, progress, binarize, classifiers or {})
+                         batch_size, device, nmf, nmf_library, progress, binarize, classifiers or {}, sharing)
     finally:
         for name, m in models.items():
             m.train(modes[name])
 
 
 def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, classes, backend, batch_size,
-              device, nmf, nmf_library, progress, binarize, classifiers) -> dict[str, Any]:
+              device, nmf, nmf_library, progress, binarize, classifiers, sharing) -> dict[str, Any]:
     t0 = time.time()
     device = torch.device(device)
     frontend = SpectralFrontEnd(audio_cfg).to(device)
@@ -140,7 +154,7 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
         estimates: dict[str, torch.Tensor] = {}
         permute: dict[str, bool] = {}
         for name, model in models.items():
-            masks, info = model_masks(model, feats, class_idx, classes=classes, binarize=binarize)
+            masks, info = model_masks(model, feats, class_idx, classes=classes, binarize=binarize, sharing=sharing)
             estimates[name] = frontend.apply_masks(masks, feats["stft"])
             permute[name] = not model.class_conditioned
             if permute[name] and classes == "auto" and name in classifiers:  # SoP + classifier: named slots
@@ -209,7 +223,7 @@ def _evaluate(models, library, audio_cfg, n_sources, n_mixtures, seed, rows, cla
     report["setup"] = {"root": str(library.root), "split": library.split, "n_sources": n_sources,
                        "n_mixtures": n_mixtures, "seed": seed, "classes": classes, "backend": backend,
                        "sample_rate": audio_cfg.sample_rate, "n_samples": audio_cfg.n_samples,
-                       "binarize": binarize, "soundfonts": getattr(library, "soundfonts", []),
+                       "binarize": binarize, "sharing": sharing, "soundfonts": getattr(library, "soundfonts", []),
                        "seconds": round(time.time() - t0, 2)}
     return report
 

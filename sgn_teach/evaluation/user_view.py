@@ -45,8 +45,12 @@ def can_run(model: torch.nn.Module, n_sources: int, classes: str, has_classifier
 
 def user_view(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cfg: AudioConfig,
               classifiers: dict[str, torch.nn.Module] | None = None, n_mixtures: int = 100, seed: int = 0,
-              device: torch.device | str = "cpu", settings=SETTINGS, progress: bool = True) -> dict[str, Any]:
-    """{setting label: evaluation report of the models that can run it (+ the mixture row)}."""
+              device: torch.device | str = "cpu", settings=SETTINGS, progress: bool = True,
+              sharing: str = "independent") -> dict[str, Any]:
+    """{setting label: evaluation report of the models that can run it (+ the mixture row)}.
+
+    `sharing`: how every model's masks share a bin ("independent", the paper's, or "compete";
+    :mod:`sgn_teach.signal.sharing`)."""
     classifiers = classifiers or {}
     out: dict[str, Any] = {}
     for label, n, classes in settings:
@@ -57,7 +61,7 @@ def user_view(models: dict[str, torch.nn.Module], library: SoloLibrary, audio_cf
             continue
         out[label] = evaluate(runnable, library, audio_cfg, n_sources=n, n_mixtures=n_mixtures, seed=seed,
                               rows=("mixture",), classes=classes, device=device, progress=progress,
-                              classifiers=classifiers)
+                              classifiers=classifiers, sharing=sharing)
         out[label]["setup"]["setting"] = label
     return out
 

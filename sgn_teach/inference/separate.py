@@ -90,7 +90,7 @@ def choose_classes(model: torch.nn.Module, class_names: list[str], classes: Sequ
 @torch.no_grad()
 def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_names: list[str],
                   classes: Sequence[str] | str = "auto", device: torch.device | str = "cpu",
-                  batch_size: int = 8, target_rms: float = TRAIN_RMS
+                  batch_size: int = 8, target_rms: float = TRAIN_RMS, sharing: str = "independent"
                   ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Separate a mono wave at the model's rate (in memory; files go through :func:`separate_file`).
 
@@ -99,6 +99,7 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
         classes: a list of class names, or "auto" to keep the classes whose
             presence probability (averaged over windows) exceeds 0.5 (at least the top one).
         target_rms: the level each window is scaled to (the training mixtures' median RMS).
+        sharing: how the masks of the classes separated share a bin (:mod:`sgn_teach.signal.sharing`).
 
     Returns:
         ({name: (L,) estimate}, {class: mean presence probability})
@@ -112,7 +113,7 @@ def separate_wave(model: torch.nn.Module, wave: np.ndarray, audio_cfg, class_nam
         presence = presence_mean(probe, iter([wave]))
         if names is None:
             names, idx = auto_from_presence(presence, class_names)
-    sep = WindowSeparator(model, audio_cfg, idx if conditioned else None, device, batch_size, target_rms)
+    sep = WindowSeparator(model, audio_cfg, idx if conditioned else None, device, batch_size, target_rms, sharing)
     parts = [p for p in (sep.push(wave), sep.flush()) if p.shape[1]]
     total = np.concatenate(parts, axis=1)  # (N, L)
     if not conditioned:
@@ -138,10 +139,11 @@ def train_level(state: dict) -> float:
 
 def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
                   classes: Sequence[str] | str | None = "auto", device: str = "auto", figure: bool = True,
-                  batch_size: int = 8, sampling_steps: int | None = None) -> list[Path]:
+                  batch_size: int = 8, sampling_steps: int | None = None, sharing: str = "independent") -> list[Path]:
     """`python -m sgn_teach separate`: write OUT/<stem>_<class>.wav at the input's rate (+ a figure).
 
-    `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own).
+    `sampling_steps`: DDIM steps of a diffusion checkpoint (default: the model's own). `sharing`: how the masks of
+    the classes separated share a bin (`--masks`; :mod:`sgn_teach.signal.sharing`).
 
     The checkpoint, the classes, the input's header and that OUT can be written
     are checked before any work; the input's samples are checked as the first
@@ -169,7 +171,7 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
         raise OutputError(f"{out_dir}: cannot write the output there ({exc.strerror or exc})") from None
     try:
         names, presence, final = _separate_into(staging, model, cfg, class_names, names, idx, in_path, dev,
-                                                batch_size, train_level(state), figure)
+                                                batch_size, train_level(state), figure, sharing)
         staging.commit()
     except (OSError, sf.SoundFileError, RuntimeError) as exc:
         staging.abort()
@@ -190,18 +192,18 @@ def separate_file(in_path: str | os.PathLike, checkpoint: str | os.PathLike, out
 
 
 def _separate_into(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, dev, batch_size,
-                   target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
+                   target_rms, figure, sharing) -> tuple[list[str], np.ndarray | None, list[Path]]:
     """The work of :func:`separate_file`: every file goes into ``staging.tmp``; returns (names, presence, final paths)."""
     stream_path = staging.tmp / ".input-model-rate.f32"  # the first pass's output, removed before the commit
     try:
         return _two_passes(staging, model, cfg, class_names, names, idx, in_path, stream_path, dev, batch_size,
-                           target_rms, figure)
+                           target_rms, figure, sharing)
     finally:
         stream_path.unlink(missing_ok=True)
 
 
 def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path: Path, stream_path: Path, dev,
-                batch_size, target_rms, figure) -> tuple[list[str], np.ndarray | None, list[Path]]:
+                batch_size, target_rms, figure, sharing) -> tuple[list[str], np.ndarray | None, list[Path]]:
     """Pass 1 reads, checks and resamples the input (and picks the classes for auto); pass 2 separates."""
     model_rate = cfg.audio.sample_rate
     conditioned = model.class_conditioned
@@ -212,7 +214,7 @@ def _two_passes(staging: AtomicDir, model, cfg, class_names, names, idx, in_path
     if acc is not None:
         presence = acc.result()
         names, idx = auto_from_presence(presence, class_names)
-    sep = WindowSeparator(model, cfg.audio, idx if conditioned else None, dev, batch_size, target_rms)
+    sep = WindowSeparator(model, cfg.audio, idx if conditioned else None, dev, batch_size, target_rms, sharing)
     keep = FIGURE_SECONDS * model_rate if figure else 0
     head_in: list[np.ndarray] = []
     head_len = 0

@@ -33,6 +33,7 @@ import torchaudio
 from ..core.config import TRAIN_RMS
 from ..core.errors import CheckpointError
 from ..models.interface import masks_for, presence_probabilities
+from ..signal.sharing import share_masks
 from ..signal.spectral import SpectralFrontEnd
 
 LOWPASS_WIDTH = 6   # torchaudio.functional.resample's defaults: zero crossings of the sinc ...
@@ -192,14 +193,17 @@ class WindowSeparator:
         indices: class indices to extract (class-conditioned models); None for `sop`.
         batch_size: windows per forward pass — with the window length, this bounds the memory.
         target_rms: each window is scaled to this RMS (the training mixtures'), the estimates scaled back.
+        sharing: how the N masks share a bin: "independent" (the paper's) or "compete" (sgn_teach.signal.sharing).
 
     push(x (L,)) → (N, k) final output samples; flush() → the rest. After flush,
     `n_in` is the number of input samples.
     """
 
     def __init__(self, model: torch.nn.Module, audio_cfg, indices: Sequence[int] | None,
-                 device: torch.device | str = "cpu", batch_size: int = 8, target_rms: float = TRAIN_RMS) -> None:
+                 device: torch.device | str = "cpu", batch_size: int = 8, target_rms: float = TRAIN_RMS,
+                 sharing: str = "independent") -> None:
         self.model, self.device = model, torch.device(device)
+        self.sharing = sharing  # how the masks of the classes asked for (or SoP's slots) share a bin
         self.frontend = SpectralFrontEnd(audio_cfg).to(self.device)
         self.size = audio_cfg.n_samples
         self.batch_size, self.target_rms = batch_size, target_rms
@@ -234,6 +238,7 @@ class WindowSeparator:
         a = self.frontend.analyse(x)
         wanted = None if self.indices is None else self.indices.expand(len(frames), -1)  # (W, N): the same in every window
         masks = masks_for(self.model, a["log_mag"], wanted).masks  # (W, N, F, T): classes asked for, or SoP's slots
+        masks = share_masks(masks, self.sharing)
         est = self.frontend.apply_masks(masks, a["stft"]).cpu().numpy()
         if not np.all(np.isfinite(est)):  # a damaged checkpoint: never write a file of NaN (or its −32768 PCM)
             raise CheckpointError("the model's estimate is not finite (NaN or infinite): its weights or config are "
