@@ -67,6 +67,8 @@ def test_notebooks_are_stored_without_outputs():
             if cell["cell_type"] == "code":
                 assert not cell.get("outputs"), f"{nb_path.name} has stored outputs"
                 assert cell.get("execution_count") is None, f"{nb_path.name} has execution counts"
+        ids = [cell.get("id") for cell in nb["cells"]]  # nbformat 4.5: every cell has a unique id
+        assert all(ids) and len(set(ids)) == len(ids), f"{nb_path.name}: a cell without an id, or an id twice"
 
 
 def test_ci_runs_make_test():
