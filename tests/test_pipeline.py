@@ -45,6 +45,35 @@ def test_resume_continues_to_the_same_weights(lib_root, tmp_path, variant):
     assert (tmp_path / "b" / "history.json").exists() and (tmp_path / "b" / "curves.png").exists()
 
 
+def test_a_planned_pause_resumes_to_the_straight_run_with_a_cosine_schedule(lib_root, tmp_path):
+    """train(stop_at=k) pauses inside the run's own schedule (past the warm-up, where the cosine depends on the
+    run's steps): resumed, it ends with the straight run's weights and losses. A shorter run resumed with more steps
+    would not (that is a warm restart: tests/test_training_recipe.py)."""
+    from sgn_teach.core.errors import ConfigError
+
+    cfg = get_preset("tiny", "sgn", train__steps=8, train__batch_size=2, train__warmup_steps=1, train__ckpt_every=100,
+                     train__val_every=1000, train__schedule="cosine")
+    straight = train(cfg, lib_root, tmp_path / "a", device="cpu", progress=False, validate_during=False)
+    paused = train(cfg, lib_root, tmp_path / "b", device="cpu", progress=False, validate_during=False, stop_at=4)
+    assert [r["step"] for r in paused["train"]] == [1, 2, 3, 4]
+    assert not (tmp_path / "b" / "model.pt").exists()
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 4
+    again = train(cfg, lib_root, tmp_path / "b", device="cpu", progress=False, validate_during=False, resume=True,
+                  stop_at=3)   # already past step 3: nothing trained
+    assert len(again["train"]) == 4
+    resumed = train(cfg, lib_root, tmp_path / "b", device="cpu", resume=True, progress=False, validate_during=False)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    assert [r["lr"] for r in resumed["train"]] == [r["lr"] for r in straight["train"]]
+    assert [r["total"] for r in straight["train"]] == pytest.approx([r["total"] for r in resumed["train"]], abs=1e-5)
+    for bad in (0, 9, 2.5):
+        with pytest.raises(ConfigError, match="stop_at must be a step from 1 to 8"):
+            train(cfg, lib_root, tmp_path / "c", device="cpu", progress=False, stop_at=bad)
+    assert not (tmp_path / "c").exists()
+
+
 def test_checkpoint_roundtrip_and_bad_files(tmp_path):
     cfg = get_preset("tiny")
     model = build_model(cfg.model, cfg.audio)

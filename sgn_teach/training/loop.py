@@ -44,7 +44,7 @@ from ..core import distributed
 from ..core.atomic import atomic_path, write_json
 from ..core.config import Config
 from ..core.device import resolve_precision, seed_everything
-from ..core.errors import CheckpointError, SGNError
+from ..core.errors import CheckpointError, ConfigError, SGNError
 from ..core.interrupt import GracefulStop, TrainingInterrupted, ignore_stop_signals
 from ..core.speed import loader_options, maybe_compile, to_channels_last
 from ..hub.checkpoint import load_weights, read_checkpoint, save_checkpoint
@@ -56,7 +56,8 @@ from .recipes.base import Prepared
 
 def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike, device: str = "auto",
           resume: bool = False, progress: bool = True, validate_during: bool = True,
-          soundfonts: list[str] | None = None, recipe: Recipe | None = None) -> dict[str, Any]:
+          soundfonts: list[str] | None = None, recipe: Recipe | None = None,
+          stop_at: int | None = None) -> dict[str, Any]:
     """Train a model of any kind; checkpoints and history go to `out_dir`. `cfg` is not changed.
 
     Args:
@@ -71,6 +72,12 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
             of three, to test on the third (leave-one-SoundFont-out).
         recipe: a recipe object instead of the default of the model kind (e.g. a
             :class:`~sgn_teach.training.recipes.TextRecipe` holding an embedding already loaded).
+        stop_at: pause after this step (1 … ``cfg.train.steps``): save checkpoint.pt and return, without
+            model.pt — a planned interruption, so the learning rate keeps the schedule of all
+            ``cfg.train.steps`` and ``resume=True`` later continues exactly as an uninterrupted run. (Calling
+            again with a *larger* ``cfg.train.steps`` instead changes the schedule of the steps left: with
+            the cosine schedule that is a warm restart, how the shipped models' second stage was trained.)
+            A run already at or past `stop_at` returns its history untouched. None: train to the end.
 
     Returns:
         The history: {"train": [{step, <loss parts>, lr, mix_rms, seconds}], "val": [{step, …}], ...}.
@@ -85,17 +92,20 @@ def train(cfg: Config, data_root: str | os.PathLike, out_dir: str | os.PathLike,
     """
     recipe = recipe or recipe_for(cfg.model.variant)
     check_train_config(cfg)
+    if stop_at is not None and not (isinstance(stop_at, int) and 1 <= stop_at <= cfg.train.steps):
+        raise ConfigError(f"stop_at must be a step from 1 to {cfg.train.steps} (the run's steps), not {stop_at!r}")
     recipe.check(cfg)
     ctx = distributed.setup(device)  # one process: rank 0 of 1, nothing else happens
     try:
         return _run(recipe, cfg, data_root, Path(out_dir), ctx, resume, progress and ctx.is_main, validate_during,
-                    soundfonts)
+                    soundfonts, stop_at)
     finally:
         distributed.teardown(ctx)
 
 
 def _run(recipe: Recipe, cfg: Config, data_root: str | os.PathLike, out: Path, ctx: distributed.DistContext,
-         resume: bool, progress: bool, validate_during: bool, soundfonts: list[str] | None) -> dict[str, Any]:
+         resume: bool, progress: bool, validate_during: bool, soundfonts: list[str] | None,
+         stop_at: int | None = None) -> dict[str, Any]:
     """Every check before anything is written, then the locked run folder and the loop."""
     from ..core.checks import check_writable_dir
     from ..data.checks import check_clips
@@ -116,6 +126,8 @@ def _run(recipe: Recipe, cfg: Config, data_root: str | os.PathLike, out: Path, c
         check_resumable(state, prep.cfg, out / CKPT_NAME)
         if MODEL_NAME in done and state["step"] == prep.cfg.train.steps:
             return _finished(out, progress)
+        if stop_at is not None and state["step"] >= stop_at:  # already paused here or beyond: nothing to train
+            return json.loads(state["extra"])["history"]
     check_clips(prep.clips, "train/val", progress=progress and len(prep.clips) > 200)  # a bad clip fails now
 
     created = not out.exists()
@@ -129,7 +141,7 @@ def _run(recipe: Recipe, cfg: Config, data_root: str | os.PathLike, out: Path, c
             if state is not None and lock.took_over is not None:
                 state = read_checkpoint(out / CKPT_NAME)  # a training that died may have saved since we looked
                 check_resumable(state, prep.cfg, out / CKPT_NAME)
-            return _loop(recipe, prep, data_root, out, ctx, state, progress)
+            return _loop(recipe, prep, data_root, out, ctx, state, progress, stop_at)
     except BaseException:
         if created and main:
             try:
@@ -164,8 +176,9 @@ def _restore(state: dict[str, Any], model: torch.nn.Module, opt: torch.optim.Opt
 
 
 def _loop(recipe: Recipe, prep: Prepared, data_root, out: Path, ctx: distributed.DistContext,
-          state: dict[str, Any] | None, progress: bool) -> dict[str, Any]:
-    """The loop itself, once every check has passed and the run folder is locked; `state`: to resume."""
+          state: dict[str, Any] | None, progress: bool, stop_at: int | None = None) -> dict[str, Any]:
+    """The loop itself, once every check has passed and the run folder is locked; `state`: to resume;
+    `stop_at`: pause (save the checkpoint and return) after that step."""
     cfg, t = prep.cfg, prep.cfg.train
     dev, main = ctx.device, ctx.is_main
     seed_everything(t.seed)
@@ -261,7 +274,8 @@ def _loop(recipe: Recipe, prep: Prepared, data_root, out: Path, ctx: distributed
         if rng_state is not None:
             torch.set_rng_state(rng_state)  # ... so the saved generator state is restored after it
         tick = time.time()
-        while step < t.steps and not stop.requested:  # the step boundary: the only place a signal is acted on
+        end = t.steps if stop_at is None else stop_at
+        while step < end and not stop.requested:  # the step boundary: the only place a signal is acted on
             out_step = recipe.step(model, step_model, next(batches), prep, dev, step, amp=amp)
             for group in opt.param_groups:
                 group["lr"] = t.lr_at(step)
@@ -277,7 +291,7 @@ def _loop(recipe: Recipe, prep: Prepared, data_root, out: Path, ctx: distributed
             parts = torch.stack([out_step.parts[k].float() for k in names])  # (P,)
             pending.append((step, parts, out_step.mix_rms, t.lr_at(step - 1), elapsed))
             validating = prep.val_lib is not None and (step % t.val_every == 0 or step == t.steps)
-            saving = step % t.ckpt_every == 0 or step == t.steps
+            saving = step % t.ckpt_every == 0 or step == t.steps or step == end  # a pause saves too
             if validating or saving or step % t.log_every == 0:
                 flush()  # reading the parts back waits for the device's queued work: time it to this step
                 now = time.time()
@@ -297,6 +311,9 @@ def _loop(recipe: Recipe, prep: Prepared, data_root, out: Path, ctx: distributed
     finally:
         stop.__exit__(None, None, None)
         bar.close()
+    if step < t.steps:  # paused at stop_at: checkpoint.pt holds it (validation only at its usual steps, so the
+        history["seconds"] = round(elapsed, 2)  # paused-and-resumed run is the uninterrupted one); no model.pt yet
+        return history
     history["interrupted"] = False
     history["seconds"] = round(elapsed, 2)
     if main:
