@@ -45,30 +45,34 @@ def test_demo_writes_report_figure_and_wavs(tmp_path, monkeypatch, capsys):
 
 
 def test_demo_train_retrains_with_the_shipped_recipe_on_the_variety_library(tmp_path, monkeypatch, capsys):
-    """`demo --train` must rebuild what ships: SHIPPED_RECIPES on the variety library (not the plain preset)."""
+    """`demo --train` must rebuild what ships: SHIPPED_RECIPES on the variety library (not the plain preset), in the
+    stages of SHIPPED_STAGES (the same run resumed with the larger budget)."""
     import shutil
 
     import sgn_teach.course
-    import sgn_teach.training
-    from sgn_teach.core.config import SHIPPED_RECIPES, get_preset
+    import sgn_teach.experiments.runner
+    from sgn_teach.core.config import SHIPPED_RECIPES, SHIPPED_STAGES, get_preset
     from sgn_teach.hub.shipped import shipped_checkpoint
 
     monkeypatch.setattr(demo, "DATA_CLIPS_PER_CLASS", 10)
     seen = {}
 
-    def fake_train(cfg, data, out, **kwargs):  # record the run and stand the shipped weights in for its result
-        seen[cfg.model.variant] = (cfg, data)
+    def fake_train(cfg, data, out, **kwargs):  # record each stage and stand the shipped weights in for its result
+        assert kwargs["resume"]   # every stage continues the run folder of the one before
+        seen.setdefault(cfg.model.variant, []).append((cfg, data, out))
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy(shipped_checkpoint(f"{cfg.model.variant}_small"), out / "model.pt")
 
-    monkeypatch.setattr(sgn_teach.training, "train", fake_train)
+    monkeypatch.setattr(sgn_teach.experiments.runner, "train", fake_train)
     variety = tmp_path / "data_variety"
     variety.mkdir()
     (variety / ".complete").write_text("variety, stand-in\n")   # already rendered: reused, not rendered again
     demo.run_demo(out=tmp_path, train=True, n_mixtures=2, device="cpu", n_examples=1)
     assert set(seen) == {"sgn", "sop"}
-    for variant, (cfg, data) in seen.items():
-        assert cfg == get_preset("small", variant, **SHIPPED_RECIPES[variant]) and data == variety
+    for variant, stages in seen.items():
+        assert [cfg.train.steps for cfg, _, _ in stages] == list(SHIPPED_STAGES[variant])
+        assert stages[-1][0] == get_preset("small", variant, **SHIPPED_RECIPES[variant])
+        assert all(data == variety and out == stages[0][2] for _, data, out in stages)   # one run folder
     assert "reusing" in capsys.readouterr().out
     # without FluidSynth there is no variety library: the course library (synthesized) trains instead, and it says so
     monkeypatch.setattr(sgn_teach.course, "renderer_problem", lambda: "FluidSynth is not installed")

@@ -248,22 +248,31 @@ def test_evaluate_user_view_scores_sgn_beside_sop_with_a_classifier(lib_root, tm
 def test_the_model_cards_command_gives_the_shipped_models_settings(kind):
     """README's model cards say how sgn_small and sop_small were trained (the named recipe on the variety library;
     SGN with presence from the trunk and the FiLM trunk): SHIPPED_RECIPES must rebuild exactly the config stored in
-    each checkpoint, and the cards' flags must spell the same recipe."""
+    each checkpoint (its steps reached in the stages of SHIPPED_STAGES), and the cards' flags must spell the same
+    recipe, stage by stage."""
     import dataclasses
 
-    from sgn_teach.core.config import NAMED_RECIPE, SHIPPED_RECIPES, Config
-    from sgn_teach.hub.checkpoint import read_checkpoint
+    from sgn_teach.core.config import NAMED_RECIPE, SHIPPED_RECIPES, SHIPPED_STAGES, Config
+    from sgn_teach.hub.checkpoint import read_checkpoint, training_history
     from sgn_teach.hub.shipped import shipped_checkpoint
 
     shipped = Config.from_dict(json.loads(read_checkpoint(shipped_checkpoint(f"{kind}_small"))["config"]))
     assert dataclasses.asdict(get_preset("small", kind, **SHIPPED_RECIPES[kind])) == dataclasses.asdict(shipped)
-    assert (shipped.train.n_sources_mix, shipped.train.steps) == ((1, 2, 2, 3), 8000)
+    assert (shipped.train.n_sources_mix, shipped.train.steps) == ((1, 2, 2, 3), SHIPPED_STAGES[kind][-1])
+    history = training_history(read_checkpoint(shipped_checkpoint(f"{kind}_small")))
+    lrs = {r["step"]: r["lr"] for r in history["train"]}
+    first = dataclasses.replace(shipped.train, steps=SHIPPED_STAGES[kind][0])
+    for step in (1, SHIPPED_STAGES[kind][0], SHIPPED_STAGES[kind][0] + 1, shipped.train.steps):  # the stages' schedules
+        sched = first if step <= SHIPPED_STAGES[kind][0] else shipped.train
+        assert lrs[step] == pytest.approx(sched.lr_at(step - 1), rel=1e-3), step
     assert shipped.model.presence == ("trunk" if kind == "sgn" else "tokens")
     assert shipped.model.trunk == ("film" if kind == "sgn" else "paper")
-    assert {k: SHIPPED_RECIPES[kind][k] for k in NAMED_RECIPE} == NAMED_RECIPE
+    assert {k: SHIPPED_RECIPES[kind][k] for k in NAMED_RECIPE if k != "train__steps"} == {
+        k: v for k, v in NAMED_RECIPE.items() if k != "train__steps"}
     card = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
                 if line.startswith(f"| `sgn_teach/checkpoints/{kind}_small.pt`"))
     assert "--data data/variety" in card and "--n-sources-mix 1,2,2,3 --steps 8000" in card
+    assert f"--steps {SHIPPED_STAGES[kind][-1]} --resume" in card
     assert ("--presence trunk" in card) == (kind == "sgn")
     assert ("--trunk film" in card) == (kind == "sgn")
 

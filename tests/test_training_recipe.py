@@ -77,3 +77,43 @@ def test_config_round_trip_tolerates_old_and_new_fields():
     old.pop("augment")
     back = Config.from_dict(old)
     assert back.train.precision == "fp32" and back.model.logit_scale is False and back.augment.enabled is False
+
+
+def test_a_staged_run_resumes_each_stage_with_the_larger_budget(tmp_path, monkeypatch):
+    """staged_run (how the shipped models were trained, SHIPPED_STAGES): stage 2 continues stage 1's run folder
+    with the longer cosine schedule (a warm restart), a finished run is reused, and what does not fit is refused."""
+    import json
+
+    import sgn_teach.experiments.runner as runner
+    from sgn_teach.core.errors import CheckpointError
+    from sgn_teach.data import synth_library
+
+    classes = ("cello", "flute", "trumpet", "xylophone")
+    lib = synth_library(tmp_path / "lib", clips_per_class=4, seed=0, duration=1.6, classes=classes, progress=False)
+
+    def stage(steps: int, **over) -> Config:
+        cfg = get_preset("tiny", "sgn", train__steps=steps, train__batch_size=2, train__warmup_steps=0,
+                         train__schedule="cosine", **over)
+        cfg.model.n_classes = len(classes)
+        return cfg
+
+    run = tmp_path / "run"
+    path = runner.staged_run([stage(3), stage(6)], lib, run, device="cpu", progress=False, validate_during=False)
+    assert path == run / "model.pt" and torch.load(run / "checkpoint.pt", weights_only=True)["step"] == 6
+    lrs = [r["lr"] for r in json.loads((run / "history.json").read_text())["train"]]
+    assert len(lrs) == 6
+    assert lrs[:3] == pytest.approx([stage(3).train.lr_at(s) for s in range(3)], rel=1e-3)   # stage 1's schedule
+    assert lrs[3:] == pytest.approx([stage(6).train.lr_at(s) for s in range(3, 6)], rel=1e-3)  # then stage 2's
+    assert lrs[3] > lrs[2]   # the warm restart
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished staged run must be reused")
+
+    monkeypatch.setattr(runner, "train", no_training)
+    assert runner.staged_run([stage(3), stage(6)], lib, run, device="cpu", progress=False) == path
+    with pytest.raises(CheckpointError, match="more than the last stage"):
+        runner.staged_run([stage(2), stage(4)], lib, run, device="cpu", progress=False)
+    with pytest.raises(CheckpointError, match="another config"):
+        runner.staged_run([stage(3, train__lr=0.5), stage(6, train__lr=0.5)], lib, run, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="increasing"):
+        runner.staged_run([stage(6), stage(3)], lib, run, device="cpu", progress=False)

@@ -305,14 +305,29 @@ sources in every batch over twice the steps — ``get_preset("small", "sgn", **N
 ``--n-sources-mix 1,2,2,3 --steps 8000 --val-every 1000``. Not the preset's default: the preset stays what the
 ablation grid and the notebooks' own short runs train (2 sources)."""
 
+SHIPPED_STAGES: dict[str, tuple[int, ...]] = {"sgn": (8000, 12000), "sop": (8000, 12000)}
+"""The step counts the shipped runs were trained to, stage by stage: the named recipe's 8000 steps, then the same
+run resumed with ``--steps 12000`` (its cosine schedule restarts at the learning rate a 12000-step schedule has at
+step 8000 — about a quarter of the peak — and decays again; validation was still rising at 8000). Rebuilt by
+``experiments.runner.staged_run`` (``make demo`` with ``--train``, bench_loso.py)."""
+
 SHIPPED_RECIPES: dict[str, dict[str, Any]] = {
-    "sgn": {**NAMED_RECIPE, "model__presence": "trunk", "model__trunk": "film"},
-    "sop": dict(NAMED_RECIPE),  # get_preset gives SoP one slot per source of the largest mixture: 3
+    "sgn": {**NAMED_RECIPE, "train__steps": SHIPPED_STAGES["sgn"][-1], "model__presence": "trunk",
+            "model__trunk": "film"},
+    "sop": {**NAMED_RECIPE, "train__steps": SHIPPED_STAGES["sop"][-1]},  # one slot per source of the largest mix: 3
 }
 """How the shipped ``sgn_small`` and ``sop_small`` were trained, on the variety library
-(``data render --variety``): ``get_preset("small", v, **SHIPPED_RECIPES[v])`` — the named recipe, and for SGN
-presence from the trunk and the FiLM trunk (the two named extensions chosen on validation, README "Named
-outputs"). Their model cards' commands spell the same flags out; a test checks both against the checkpoints."""
+(``data render --variety``): ``get_preset("small", v, **SHIPPED_RECIPES[v])`` — the named recipe (its steps
+reached in the stages of :data:`SHIPPED_STAGES`), and for SGN presence from the trunk and the FiLM trunk (the two
+named extensions chosen on validation, README "Named outputs"). Their model cards' commands spell the same flags
+out; a test checks both against the checkpoints."""
+
+
+def shipped_stage_configs(variant: str) -> list[Config]:
+    """The config of each training stage of the shipped `variant` ("sgn" or "sop"), in order: the same recipe
+    with ``train.steps`` = each of ``SHIPPED_STAGES[variant]`` (for ``experiments.runner.staged_run``)."""
+    return [get_preset("small", variant, **{**SHIPPED_RECIPES[variant], "train__steps": steps})
+            for steps in SHIPPED_STAGES[variant]]
 
 
 def get_preset(name: str, variant: str = "sgn", **overrides: Any) -> Config:
@@ -383,5 +398,6 @@ __all__ = [  # the settings' choices and the neighbours' configs are re-exported
     "CLASSIFIER_STEPS", "CONDITIONS", "Config", "DIFFUSION_PRESETS", "DIFFUSION_TARGETS", "DiffusionConfig",
     "GENERATIVE_VARIANTS", "MASK_TARGETS", "MODEL_KINDS", "MODEL_VARIANTS", "ModelConfig", "OPTIMIZERS", "PRECISIONS",
     "NAMED_RECIPE", "PREDICTIONS", "PRESETS", "SAMPLE_RATE", "SCHEDULES", "SEPARATOR_KINDS", "SHIPPED_RECIPES",
-    "SMALL_MIX", "TRAIN_RMS", "TRUNKS", "TrainConfig", "WeakConfig", "augment_level", "get_preset", "option",
+    "SHIPPED_STAGES", "SMALL_MIX", "TRAIN_RMS", "TRUNKS", "TrainConfig", "WeakConfig", "augment_level", "get_preset",
+    "option", "shipped_stage_configs",
 ]

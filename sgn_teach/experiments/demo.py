@@ -114,18 +114,15 @@ def run_demo(out: str | Path = "outputs/demo", train: bool = False, n_mixtures: 
     for name, shipped_name in SHIPPED.items():
         ckpt = None if train else shipped_checkpoint(shipped_name)
         if ckpt is None:
-            from ..core.config import SHIPPED_RECIPES, get_preset
-            from ..training import train as train_model
-            from ..training.common import MODEL_NAME
+            from ..core.config import SHIPPED_STAGES, shipped_stage_configs
+            from .runner import staged_run
 
             train_root = make_training_data(out / "data_variety", data_root,
                                             clips_per_class=clips_per_class or DATA_CLIPS_PER_CLASS)
+            stages = " then ".join(str(s) for s in SHIPPED_STAGES[name])
             print(f"train: {name} with the shipped models' recipe (small preset, mixtures of 1-3 sources, "
-                  f"{SHIPPED_RECIPES[name]['train__steps']} steps: an hour or more on a CPU)…")
-            run = out / "runs" / name
-            train_model(get_preset("small", variant=name, **SHIPPED_RECIPES[name]), train_root, run, device=str(dev),
-                        resume=True)
-            ckpt = run / MODEL_NAME
+                  f"{stages} steps: an hour or more on a CPU)…")
+            ckpt = staged_run(shipped_stage_configs(name), train_root, out / "runs" / name, device=str(dev))
         model, cfg_m, classes_m, step, _ = load_checkpoint(ckpt, device=dev)
         print(f"model: {name} from {ckpt} (step {step})")
         models[name] = model

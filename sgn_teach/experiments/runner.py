@@ -69,6 +69,42 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
     return run_dir / MODEL_NAME
 
 
+def staged_run(cfgs: list[Config], data: str | os.PathLike, run_dir: str | os.PathLike, device: str = "auto",
+               progress: bool = True, soundfonts: list[str] | None = None, validate_during: bool = True) -> Path:
+    """`run_dir`/model.pt trained in stages: `cfgs` differ only in ``train.steps`` (increasing), and each stage
+    resumes the run of the stage before with the larger budget — a warm restart of the cosine schedule at the point
+    the longer schedule would have reached (how the shipped models were trained: ``SHIPPED_STAGES``).
+
+    Stages the run has already passed (its checkpoint is at or past their steps) are skipped, so an interrupted
+    run continues where it stopped, in whichever stage. CheckpointError (one line) when `run_dir` holds a run of
+    another config or of more steps than the last stage.
+    """
+    run_dir = Path(run_dir)
+    steps = [c.train.steps for c in cfgs]
+    if not cfgs or steps != sorted(set(steps)):
+        raise ValueError(f"stages need increasing step counts, got {steps}")
+    for cfg in cfgs:
+        ckpt = run_dir / CKPT_NAME
+        if ckpt.exists():
+            state = read_checkpoint(ckpt)
+            diffs = [d for d in stored_config_differences(run_dir, cfg, CKPT_NAME) if not d.startswith("train.steps")]
+            if diffs:
+                raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
+                                      "new --out, or delete that run to retrain it")
+            if state["step"] > steps[-1]:
+                raise CheckpointError(f"{run_dir} holds a run of {state['step']} steps, more than the last stage's "
+                                      f"{steps[-1]}; give a new --out")
+            if state["step"] >= cfg.train.steps and (run_dir / MODEL_NAME).exists():
+                continue  # this stage is done
+        try:
+            train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts,
+                  validate_during=validate_during)
+        except TrainingInterrupted as exc:  # the run resumes by itself: say so, not "--resume"
+            raise TrainingInterrupted(exc.step, exc.signum, exc.checkpoint,
+                                      hint="run it again (the same command or cell) to continue from there") from None
+    return run_dir / MODEL_NAME
+
+
 def clear_stale_run(run_dir: str | os.PathLike, cfg: Config) -> list[str]:
     """Delete `run_dir` when the run in it (finished or not) was trained with another config than `cfg`.
 
