@@ -43,6 +43,13 @@ def stored_config_differences(run_dir: str | os.PathLike, cfg: Config, name: str
     return diffs
 
 
+def _refuse_other_config(run_dir: Path, diffs: list[str]) -> None:
+    """CheckpointError (one line) naming what differs, when `diffs` (stored_config_differences) is not empty."""
+    if diffs:
+        raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
+                              "new --out, or delete that run to retrain it")
+
+
 def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike, device: str = "auto",
                 progress: bool = True, soundfonts: list[str] | None = None, recipe: Recipe | None = None,
                 validate_during: bool = True) -> Path:
@@ -55,10 +62,7 @@ def trained_run(cfg: Config, data: str | os.PathLike, run_dir: str | os.PathLike
     """
     run_dir = Path(run_dir)
     if (run_dir / MODEL_NAME).exists():
-        diffs = stored_config_differences(run_dir, cfg)
-        if diffs:
-            raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
-                                  "new --out, or delete that run to retrain it")
+        _refuse_other_config(run_dir, stored_config_differences(run_dir, cfg))
         return run_dir / MODEL_NAME
     try:
         train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts, recipe=recipe,
@@ -86,15 +90,13 @@ def staged_run(cfgs: list[Config], data: str | os.PathLike, run_dir: str | os.Pa
     for cfg in cfgs:
         ckpt = run_dir / CKPT_NAME
         if ckpt.exists():
-            state = read_checkpoint(ckpt)
-            diffs = [d for d in stored_config_differences(run_dir, cfg, CKPT_NAME) if not d.startswith("train.steps")]
-            if diffs:
-                raise CheckpointError(f"{run_dir} was trained with another config ({', '.join(diffs[:4])}); give a "
-                                      "new --out, or delete that run to retrain it")
-            if state["step"] > steps[-1]:
-                raise CheckpointError(f"{run_dir} holds a run of {state['step']} steps, more than the last stage's "
+            _refuse_other_config(run_dir, [d for d in stored_config_differences(run_dir, cfg, CKPT_NAME)
+                                           if not d.startswith("train.steps")])   # a stage differs in its steps
+            step = int(read_checkpoint(ckpt)["step"])
+            if step > steps[-1]:
+                raise CheckpointError(f"{run_dir} holds a run of {step} steps, more than the last stage's "
                                       f"{steps[-1]}; give a new --out")
-            if state["step"] >= cfg.train.steps and (run_dir / MODEL_NAME).exists():
+            if step >= cfg.train.steps and (run_dir / MODEL_NAME).exists():
                 continue  # this stage is done
         try:
             train(cfg, data, run_dir, device=device, resume=True, progress=progress, soundfonts=soundfonts,

@@ -313,6 +313,7 @@ def _loop(recipe: Recipe, prep: Prepared, data_root, out: Path, ctx: distributed
         bar.close()
     if step < t.steps:  # paused at stop_at: checkpoint.pt holds it (validation only at its usual steps, so the
         history["seconds"] = round(elapsed, 2)  # paused-and-resumed run is the uninterrupted one); no model.pt yet
+        distributed.barrier(ctx)  # every rank returns once rank 0 has saved the checkpoint
         return history
     history["interrupted"] = False
     history["seconds"] = round(elapsed, 2)
