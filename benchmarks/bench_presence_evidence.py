@@ -1,6 +1,7 @@
 """Where could SGN's "which instruments play?" come from? Three scores per class, on validation mixtures.
 
     python benchmarks/bench_presence_evidence.py --checkpoint CK --data data/music11 [--n-mixtures 240]
+                                                 [--soundfonts fluidr3]
 
 For seeded mixtures of 1, 2 and 3 sources from the `val` split (never `test`: this chooses designs), each class
 of each mixture gets three scores from the model:
@@ -14,6 +15,11 @@ top-k scores are exactly the k classes playing when k is given. Then, at the thr
 (what `--classes auto` uses), each class's F1, misses and false positives, the commonest confusions (class X named
 while T plays), and how often the named set is exactly right, by the number of sources. Inference only: minutes on
 a CPU.
+
+`--soundfonts` keeps the `val` clips of those SoundFonts only: with a leave-one-SoundFont-out fold's checkpoint
+(benchmarks/bench_loso.py) and its held-out SoundFont, it asks whether a naming rule could rescue named outputs on
+timbres the model never heard — if told how many play, is the top-k the right set? (`val` clips: a diagnosis, not
+the fold's `test` score.)
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ def main() -> None:
     p.add_argument("--data", default="data/music11")
     p.add_argument("--n-mixtures", type=int, default=240, help="in all, an equal share of 1, 2 and 3 sources")
     p.add_argument("--seed", type=int, default=900)
+    p.add_argument("--soundfonts", default=None, help="comma-separated: val clips of these SoundFonts only")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     dev = get_device(args.device)
@@ -62,7 +69,8 @@ def main() -> None:
         raise SystemExit("error: needs an SGN checkpoint (presence head and grouping)")
     model.eval()
     fe = SpectralFrontEnd(cfg.audio).to(dev)
-    lib = SoloLibrary(args.data, split="val", classes=classes)
+    fonts = args.soundfonts.split(",") if args.soundfonts else None
+    lib = SoloLibrary(args.data, split="val", classes=classes, soundfonts=fonts)
     scores: dict[str, list[np.ndarray]] = {"presence p_i": [], "assignment mass": [], "mask energy": []}
     truth = []
     for n in (1, 2, 3):
@@ -79,7 +87,8 @@ def main() -> None:
             truth.append(batch["labels"].numpy() > 0.5)                           # (B, C)
     y = np.concatenate(truth)                                                      # (M, C)
     k = y.sum(1)
-    print(f"{args.checkpoint}: {len(y)} val mixtures of 1/2/3 sources, {len(classes)} classes\n")
+    print(f"{args.checkpoint}: {len(y)} val mixtures of 1/2/3 sources, {len(classes)} classes"
+          f"{', SoundFonts ' + args.soundfonts if fonts else ''}\n")
     print("| score | mean per-class AUC | mean per-class F1 at its best threshold | top-k = the k playing |")
     print("|---|---:|---:|---:|")
     for name, parts in scores.items():

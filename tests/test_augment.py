@@ -8,7 +8,7 @@ import torch
 
 from sgn_teach.core.config import AugmentConfig, get_preset
 from sgn_teach.data import MixDataset, SoloLibrary, finish_batch
-from sgn_teach.data.augment import apply_augmentation, draw_params, fft_size, read_length
+from sgn_teach.data.augment import apply_augmentation, change_speed, draw_params, fft_size, read_length
 
 SR = 11025
 N = 8192
@@ -50,6 +50,17 @@ def test_pitch_shift_moves_a_sine():
     down = apply_augmentation(x, _params(cfg, speed=2 ** (-1 / 12)), cfg, N, SR)
     assert _peak_hz(up) == pytest.approx(440 * 2 ** (1 / 12), abs=2.0)
     assert _peak_hz(down) == pytest.approx(440 * 2 ** (-1 / 12), abs=2.0)
+
+
+@pytest.mark.parametrize("length", [1000, 36782])
+def test_reading_past_the_end_of_a_crop_holds_its_last_sample(length):
+    """A crop too short for its speed: every position past the end reads the last sample, at any crop length
+    (a float bound of L − 1.001 rounded to L − 1 in float32 for long crops and read past the end)."""
+    raw = torch.arange(length, dtype=torch.float32)[None].repeat(2, 1)  # (2, L): sample k holds the value k
+    out = change_speed(raw, torch.tensor([2.0, 1.0]), length)           # (2, L)
+    assert out.shape == (2, length)
+    assert torch.all(out[0, length // 2 + 1:] == length - 1)            # 2× speed: the second half is past the end
+    assert torch.allclose(out[1], raw[1])                               # 1×: the crop itself
 
 
 def test_tilt_tilts_and_keeps_the_loudness():

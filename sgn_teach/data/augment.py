@@ -93,8 +93,10 @@ def change_speed(raw: torch.Tensor, speed: torch.Tensor, n: int) -> torch.Tensor
     speed > 1 raises the pitch (and the tempo), < 1 lowers both.
     """
     pos = torch.arange(n, device=raw.device, dtype=torch.float32) * speed.unsqueeze(-1)  # (..., n) read positions
-    pos = pos.clamp(max=raw.shape[-1] - 1.001)
-    left = pos.floor().long()
+    pos = pos.clamp(max=raw.shape[-1] - 1)  # past the end: hold the last sample
+    # the left neighbour as an integer, at most the second-to-last sample (a float bound such as L − 1.001
+    # rounds up to L − 1 in float32 once L > 2^14, and left + 1 would then read past the end)
+    left = pos.floor().long().clamp(max=raw.shape[-1] - 2)
     frac = pos - left
     a = torch.gather(raw, -1, left)
     b = torch.gather(raw, -1, left + 1)
