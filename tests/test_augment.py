@@ -96,6 +96,25 @@ def test_reverb_adds_a_decaying_tail():
     assert y[0, 7000:].pow(2).mean() < y[0, 2500:4000].pow(2).mean()  # and decays
 
 
+def test_vibrato_wobbles_the_pitch_within_its_depth_and_leaves_the_other_draws_alone():
+    cfg = AugmentConfig(enabled=True, gain=(1.0, 1.0), vibrato_cents=50.0)
+    x = _sine(440.0, read_length(N, cfg))
+    y = apply_augmentation(x, _params(cfg, vib_cents=50.0, vib_hz=5.0, vib_phase=0.0), cfg, N, SR)[0]
+    y = y.numpy()
+    i = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))                            # upward zero crossings,
+    crossings = i + y[i] / (y[i] - y[i + 1])                                   # placed between samples
+    hz = SR / np.diff(crossings)                                               # one frequency per cycle
+    cents = 1200 * np.log2(hz / 440.0)
+    assert cents.max() == pytest.approx(50.0, abs=8.0) and cents.min() == pytest.approx(-50.0, abs=8.0)
+    assert abs(cents.mean()) < 5.0                                             # around the note, not off it
+    plain = AugmentConfig(enabled=True, pitch_semitones=1.0, eq_db=6.0, reverb_prob=0.5)
+    wobbly = AugmentConfig(enabled=True, pitch_semitones=1.0, eq_db=6.0, reverb_prob=0.5, vibrato_cents=30.0)
+    a, b = draw_params(np.random.default_rng(4), plain, SR), draw_params(np.random.default_rng(4), wobbly, SR)
+    assert all(np.array_equal(a[k], b[k]) for k in a if not k.startswith("vib_"))  # drawn last: the rest unchanged
+    assert float(a["vib_cents"]) == 0.0 and 0.0 < float(b["vib_cents"]) <= 30.0
+    assert read_length(N, wobbly) > read_length(N, plain)
+
+
 def test_fft_size_is_smooth_and_large_enough():
     for n in (100, 32767, 41588, 65537):
         m = fft_size(n)

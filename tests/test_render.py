@@ -164,3 +164,11 @@ def test_variety_library_adds_voices_without_touching_the_course_library(tmp_pat
     lib = SoloLibrary(var, split="all", soundfonts=["timgm6mb", "csound", "synth"])  # FluidR3 left out entirely
     assert all(c.soundfont != "fluidr3" for c in lib.clips) and len(lib.clips) == len(rows) - len(
         [r for r in rows.values() if r["soundfont"] == "fluidr3"])
+    # another choice of voices on top (bench_timbre_transfer.py's program swap): tuba gains GM 57 (trombone) in
+    # every course SoundFont; every clip already there keeps its split
+    more = render_variety_library(var, clips_per_class=3, extra_clips=3, synth_clips=3, seed=1, duration=1.0,
+                                  classes=names, progress=False, extra_programs={**EXTRA_PROGRAMS, "tuba": (57,)})
+    after = {r["path"]: r for r in csv.DictReader(open(more / "splits.csv"))}
+    assert all(after[k]["split"] == r["split"] for k, r in rows.items())
+    added = [r for k, r in after.items() if k not in rows]
+    assert len(added) == 3 * 3 and all(r["path"].startswith("tuba/") and r["program"] == "57" for r in added)

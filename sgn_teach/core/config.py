@@ -205,6 +205,7 @@ class AugmentConfig:
     reverb_prob: float = 0.0                 # probability of a synthetic room
     reverb_rt60: tuple[float, float] = (0.2, 0.8)  # its decay time range, seconds
     reverb_wet: tuple[float, float] = (0.1, 0.5)   # fraction of reverberant energy
+    vibrato_cents: float = 0.0               # a random vibrato of up to ±this (4–7 Hz): playing style, not class
 
 
 AUGMENT_LEVELS = ("off", "gain", "full")

@@ -55,11 +55,14 @@ def program_stream(font: str, program: int) -> str:
 def render_variety_library(out_dir: str | os.PathLike, clips_per_class: int = 60, extra_clips: int = 30,
                            synth_clips: int = 60, seed: int = 0, duration: float = 6.0, sample_rate: int = SAMPLE_RATE,
                            classes: tuple[str, ...] | list[str] = MUSIC11_NAMES, progress: bool = True,
-                           force: bool = False) -> Path:
+                           force: bool = False, extra_programs: dict[str, tuple[int, ...]] | None = None) -> Path:
     """The course library (every course SoundFont, `clips_per_class` per class and font) plus the extra
     programs (`extra_clips` per class, font and program) and the synthesizer (`synth_clips` per class).
 
     Returns the library root. The course library's clips keep their names, phrases and splits.
+    `extra_programs` replaces :data:`EXTRA_PROGRAMS` (class → 0-based GM programs), for experiments that ask
+    what another choice of voices would teach (benchmarks/bench_timbre_transfer.py); a group already rendered
+    keeps its clips and split.
     """
     from tqdm.auto import tqdm
 
@@ -80,7 +83,8 @@ def render_variety_library(out_dir: str | os.PathLike, clips_per_class: int = 60
             rels = [f"{name}/{name}_{key}_{k:04d}.wav" for k in range(clips_per_class)]
             groups[(name, key)] = rels
             meta.update({r: (key, get_class(name).gm_program) for r in rels})
-    jobs = [(key, name, p, k) for key in fonts for name in names for p in EXTRA_PROGRAMS.get(name, ())
+    programs = EXTRA_PROGRAMS if extra_programs is None else extra_programs
+    jobs = [(key, name, p, k) for key in fonts for name in names for p in programs.get(name, ())
             for k in range(extra_clips)]
     renderers = {key: SoundFontRenderer(path, sample_rate) for key, path in fonts.items()}
     for key, name, p, k in tqdm(jobs, desc="rendering extra programs", unit="clip", disable=not progress):
