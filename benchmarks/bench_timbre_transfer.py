@@ -56,8 +56,11 @@ WATCHED = ("violin", "erhu")
 
 def swap_library(data: Path, out: Path) -> Path:
     """`data` (a variety library) plus the swapped voices, in `out`: the clips hard-linked (copied where links
-    cannot be made), then the new voices rendered. Reused when already there."""
-    if not (out / "splits.csv").is_file() or not any(out.glob("erhu/erhu_*040_*.wav")):
+    cannot be made), then the new voices rendered. Reused once its splits.csv lists them (it is written last)."""
+    table = out / "splits.csv"
+    done = table.is_file() and any(line.startswith("erhu/") and line.rstrip().endswith(",40")
+                                   for line in table.read_text(encoding="utf-8").splitlines())
+    if not done:
         def link(src: str, dst: str) -> None:
             try:
                 os.link(src, dst)
