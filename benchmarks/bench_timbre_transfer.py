@@ -35,7 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sgn_teach.core.atomic import write_json
-from sgn_teach.core.config import get_preset
+from sgn_teach.core.config import AudioConfig, get_preset
 from sgn_teach.core.device import get_device
 from sgn_teach.core.interrupt import script_main
 from sgn_teach.data import SoloLibrary
@@ -72,14 +72,15 @@ def swap_library(data: Path, out: Path) -> Path:
 
 
 @torch.no_grad()
-def crop_scores(checkpoint: Path, library: SoloLibrary, device: torch.device) -> tuple[float, np.ndarray]:
-    """Accuracy over CROPS_PER_CLIP evenly spaced crops of every clip, and the confusion counts (C, C) (truth, named)."""
-    model, cfg, classes, _, _ = load_checkpoint(checkpoint, device=device)
-    model.eval()
-    n = cfg.audio.n_samples
-    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+def crop_scores(model: torch.nn.Module, audio: AudioConfig, library: SoloLibrary,
+                device: torch.device) -> tuple[float, np.ndarray]:
+    """Accuracy over CROPS_PER_CLIP evenly spaced crops of every clip, and the confusion counts (C, C) (truth, named);
+    `model` is a classifier in eval mode whose classes are the library's."""
+    n = audio.n_samples
+    C = len(library.classes)
+    confusion = np.zeros((C, C), dtype=int)
     for clip in library.clips:
-        wave = torch.from_numpy(library.load(clip, cfg.audio.sample_rate))
+        wave = torch.from_numpy(library.load(clip, audio.sample_rate))
         wave = torch.nn.functional.pad(wave, (0, max(n - len(wave), 0)))
         starts = np.linspace(0, len(wave) - n, CROPS_PER_CLIP).astype(int)
         crops = torch.stack([wave[s:s + n] for s in starts]).to(device)  # (K, n)
@@ -108,10 +109,12 @@ def main() -> None:
             cfg.train.steps = cfg.train.val_every = args.steps
         root = swap_library(data, out / "swap_library") if design == "swap" else data
         ck = trained_run(cfg, root, out / design, device=args.device, progress=False, soundfonts=fonts)
-        classes = load_checkpoint(ck, device=dev)[2]
-        held, confusion = crop_scores(ck, SoloLibrary(args.eval_data, split="val", classes=classes,
-                                                      soundfonts=[args.fold]), dev)
-        seen, _ = crop_scores(ck, SoloLibrary(root, split="val", classes=classes, soundfonts=fonts), dev)
+        model, ck_cfg, classes, _, _ = load_checkpoint(ck, device=dev)  # once: both scores below use it
+        model.eval()
+        held, confusion = crop_scores(model, ck_cfg.audio, SoloLibrary(args.eval_data, split="val", classes=classes,
+                                                                       soundfonts=[args.fold]), dev)
+        seen, _ = crop_scores(model, ck_cfg.audio, SoloLibrary(root, split="val", classes=classes, soundfonts=fonts),
+                              dev)
         per_class = {c: float(confusion[i, i] / max(confusion[i].sum(), 1)) for i, c in enumerate(classes)}
         goes = {c: {classes[j]: int(confusion[classes.index(c), j]) for j in np.flatnonzero(confusion[classes.index(c)])}
                 for c in WATCHED if c in classes}
